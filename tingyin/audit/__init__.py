@@ -1,0 +1,1 @@
+"""The audit log: who listened to, downloaded or changed what."""

@@ -1,0 +1,106 @@
+"""Every event that crosses the bus: frozen dataclasses, named in the past tense.
+
+Each carries ``call_id`` (or the worker it concerns) and ``at`` (UTC), because context variables
+do not cross into pjsip threads or other processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallEvent(Event):
+    call_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallRinging(CallEvent):
+    """An inbound INVITE reached a media worker (before it is answered)."""
+
+    sip_call_id: str
+    worker: int
+    caller: str
+    dialed: str
+    direction: str = "inbound"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallAnswered(CallEvent):
+    codec: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallRecordingStarted(CallEvent):
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DtmfReceived(CallEvent):
+    digit: str
+    method: str = "rfc2833"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LegStats:
+    """Media counters of one leg, for capacity and loss reports."""
+
+    leg: str
+    frames: int = 0
+    empty_frames: int = 0
+    dropped_frames: int = 0
+    late_frames: int = 0
+    max_gap_ms: float = 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallEnded(CallEvent):
+    reason: str
+    sip_status: int = 0
+    recording_path: str | None = None
+    recording_seconds: float = 0.0
+    legs: tuple[LegStats, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallFailed(CallEvent):
+    """A call was lost without a clean end (its worker died)."""
+
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerReady(Event):
+    worker: int
+    sip_host: str
+    sip_port: int
+    pid: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkerExited(Event):
+    worker: int
+    exit_code: int | None
+    active_calls: tuple[str, ...] = ()
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    CallRinging,
+    CallAnswered,
+    CallRecordingStarted,
+    DtmfReceived,
+    CallEnded,
+    CallFailed,
+    WorkerReady,
+    WorkerExited,
+)

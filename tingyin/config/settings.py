@@ -1,0 +1,155 @@
+"""Typed settings, validated once at start.
+
+Sources, strongest first: keyword overrides (CLI flags), ``TINGYIN_*`` environment variables
+(nested with ``__``, e.g. ``TINGYIN_SIP__PORT=5070``), the TOML file, then defaults.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Transport = Literal["udp", "tcp"]
+
+# Secrets that ship in examples; refusing them keeps a copied sample config from going live.
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "placeholder", "xxx"})
+
+
+class SettingsError(Exception):
+    """The configuration is invalid; the message names the field and the problem."""
+
+
+class SipSettings(BaseModel):
+    bind_address: str = "127.0.0.1"
+    port: int = Field(default=5060, ge=0, le=65535, description="Public SIP port (Kamailio)")
+    transports: list[Transport] = Field(default_factory=lambda: ["udp", "tcp"], min_length=1)
+    workers: int = Field(default=4, ge=1, le=256, description="Media worker processes")
+    worker_address: str = "127.0.0.1"
+    worker_base_port: int = Field(default=0, ge=0, le=65535, description="0 = pick free ports")
+    rtp_port_base: int = Field(default=40000, ge=1024, le=65000)
+    rtp_ports_per_worker: int = Field(default=40, ge=10, le=1000)
+    codecs: list[Literal["PCMU", "PCMA"]] = Field(default_factory=lambda: ["PCMU", "PCMA"])
+    greeting_wav: Path | None = Field(default=None, description="WAV played on answer")
+    greeting_text: str = "您好，欢迎致电听音外卖客服。"
+    max_call_seconds: int = Field(default=3600, ge=10)
+    kamailio_binary: str = "kamailio"
+    use_kamailio: bool = Field(default=True, description="False: one worker binds the port")
+
+    @model_validator(mode="after")
+    def _single_worker_without_kamailio(self) -> SipSettings:
+        if not self.use_kamailio and self.workers != 1:
+            raise ValueError("sip.use_kamailio = false needs sip.workers = 1 (≤ 4 calls)")
+        return self
+
+
+class HttpSettings(BaseModel):
+    bind_address: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+
+
+class AsrSettings(BaseModel):
+    model: str | None = Field(default=None, description="Model directory or package name")
+    language: str = "zh-CN"
+
+
+class AuthSettings(BaseModel):
+    secret_key: SecretStr | None = Field(
+        default=None, description="JWT signing key; unset = generated once into the data dir"
+    )
+    token_minutes: int = Field(default=12 * 60, ge=1)
+
+    @field_validator("secret_key")
+    @classmethod
+    def _no_placeholder(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            secret = value.get_secret_value()
+            if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < 16:
+                raise ValueError("is a placeholder or shorter than 16 characters")
+        return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TINGYIN_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Path("data")
+    database_url: str | None = Field(default=None, description="Default: SQLite in data_dir")
+    timezone: str = "Asia/Shanghai"
+    language: Literal["zh", "en"] = "zh"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sip: SipSettings = Field(default_factory=SipSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    asr: AsrSettings = Field(default_factory=AsrSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tingyin.db').resolve()}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data_dir / "run"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = _CONFIG_FILE.get("path")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+# Set only for the duration of one load_settings() call (sources are chosen per class).
+_CONFIG_FILE: dict[str, Path | None] = {"path": None}
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings or raise SettingsError with one line per bad field."""
+    if config_file is not None and not config_file.is_file():
+        raise SettingsError(f"config file not found: {config_file}")
+    _CONFIG_FILE["path"] = config_file
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(part) for part in err["loc"]) or "(settings)"
+            lines.append(f"  {where}: {err['msg']}")
+        source = f" in {config_file}" if config_file else ""
+        raise SettingsError(f"invalid settings{source}:\n" + "\n".join(lines)) from None
+    except ValueError as exc:  # e.g. TOML syntax errors
+        raise SettingsError(f"cannot read settings{' from ' + str(config_file) if config_file else ''}: {exc}") from None
+    finally:
+        _CONFIG_FILE["path"] = None

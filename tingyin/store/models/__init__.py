@@ -1,0 +1,7 @@
+"""All models, imported here so Alembic and create_all see every table."""
+
+from tingyin.store.models.accounts import ROLES, User
+from tingyin.store.models.audit import AuditEntry
+from tingyin.store.models.calls import Call, CallEventRow
+
+__all__ = ["ROLES", "AuditEntry", "Call", "CallEventRow", "User"]

@@ -1,0 +1,104 @@
+"""The CDR: call events from the media workers, applied to the store.
+
+Each function takes the event and a session; the hub's recorder runs them on one DB thread in
+arrival order. Events may arrive for a call the store has not seen (a worker restarted the hub
+connection): rows are created on demand so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tingyin.bus.events import (
+    CallAnswered,
+    CallEnded,
+    CallEvent,
+    CallFailed,
+    CallRecordingStarted,
+    CallRinging,
+    DtmfReceived,
+    Event,
+)
+from tingyin.store.models import Call, CallEventRow
+
+
+def apply_call_event(session: Session, event: Event) -> None:
+    if isinstance(event, CallRinging):
+        _ringing(session, event)
+    elif isinstance(event, CallEvent):
+        call = session.get(Call, event.call_id) or _placeholder(session, event)
+        if isinstance(event, CallAnswered):
+            call.status = "answered"
+            call.answered_at = event.at
+            call.codec = event.codec or call.codec
+        elif isinstance(event, CallRecordingStarted):
+            call.recording_path = event.path
+        elif isinstance(event, DtmfReceived):
+            _log(session, event, "dtmf", {"digit": event.digit, "method": event.method})
+        elif isinstance(event, CallEnded):
+            _ended(call, event)
+        elif isinstance(event, CallFailed):
+            if call.ended_at is None:
+                call.status = "failed"
+                call.ended_at = event.at
+                call.end_reason = event.reason
+
+
+def fail_open_calls(session: Session, worker: int, reason: str, at: datetime) -> list[str]:
+    """Mark every call still open on a worker as failed (the worker died)."""
+    open_calls = session.scalars(
+        select(Call).where(Call.worker == worker, Call.ended_at.is_(None))
+    ).all()
+    for call in open_calls:
+        call.status = "failed"
+        call.ended_at = at
+        call.end_reason = reason
+    return [call.id for call in open_calls]
+
+
+def _ringing(session: Session, event: CallRinging) -> None:
+    call = session.get(Call, event.call_id)
+    if call is None:
+        call = Call(id=event.call_id, status="ringing", legs=[], started_at=event.at)
+        session.add(call)
+    call.sip_call_id = event.sip_call_id
+    call.direction = event.direction
+    call.caller_number = event.caller
+    call.dialed_number = event.dialed
+    call.worker = event.worker
+
+
+def _ended(call: Call, event: CallEnded) -> None:
+    call.status = "ended" if call.answered_at is not None else "missed"
+    call.ended_at = event.at
+    call.end_reason = event.reason
+    call.sip_status = event.sip_status or None
+    if event.recording_path:
+        call.recording_path = event.recording_path
+        call.recording_seconds = event.recording_seconds
+    call.legs = [dataclasses.asdict(leg) for leg in event.legs]
+
+
+def _placeholder(session: Session, event: CallEvent) -> Call:
+    call = Call(
+        id=event.call_id,
+        sip_call_id="",
+        direction="inbound",
+        caller_number="",
+        dialed_number="",
+        worker=-1,
+        status="ringing",
+        legs=[],
+        started_at=event.at,
+    )
+    session.add(call)
+    session.flush()
+    return call
+
+
+def _log(session: Session, event: CallEvent, kind: str, data: dict[str, str]) -> None:
+    session.add(CallEventRow(call_id=event.call_id, at=event.at, kind=kind, data=data))

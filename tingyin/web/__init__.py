@@ -1,0 +1,1 @@
+"""FastAPI app, websockets and pages."""

@@ -1,0 +1,22 @@
+"""What the web app needs from the hub, built in the hub's entry point and handed to the app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tingyin.bus import EventBus
+from tingyin.config import Settings
+from tingyin.store import Database
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    secret_key: str
+    # None: the app creates and starts its own bus on its event loop (tests, web-only nodes).
+    bus: EventBus | None = None
+    # Health of the other parts (workers, Kamailio), reported by GET /api/health.
+    health: Callable[[], dict[str, Any]] = field(default=lambda: {})
