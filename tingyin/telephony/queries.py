@@ -32,3 +32,16 @@ def call_events(session: Session, call_id: str) -> Sequence[CallEventRow]:
     return session.scalars(
         select(CallEventRow).where(CallEventRow.call_id == call_id).order_by(CallEventRow.id)
     ).all()
+
+
+def dtmf_by_call(session: Session, call_ids: Sequence[str]) -> dict[str, str]:
+    """The digits pressed in each call, in order: one query for a whole page of calls."""
+    rows = session.scalars(
+        select(CallEventRow)
+        .where(CallEventRow.call_id.in_(call_ids), CallEventRow.kind == "dtmf")
+        .order_by(CallEventRow.id)
+    )
+    digits: dict[str, str] = {}
+    for row in rows:
+        digits[row.call_id] = digits.get(row.call_id, "") + str(row.data.get("digit", ""))
+    return digits

@@ -1,0 +1,159 @@
+"""The ``tingyin`` command: serve, demo, users, seed."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tingyin.config import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Tingyin (听音): voice call center for food-delivery customer service.",
+                  no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(help="Manage users and roles.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file")]
+DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data directory")]
+
+
+def _settings(config: Path | None, **flags: Any) -> Settings:
+    overrides: dict[str, Any] = {}
+    for key, value in flags.items():
+        if value is None:
+            continue
+        section, _, name = key.partition("__")
+        if name:
+            overrides.setdefault(section, {})[name] = value
+        else:
+            overrides[key] = value
+    try:
+        return load_settings(config, **overrides)
+    except SettingsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _logging(settings: Settings) -> None:
+    # Logs go to stderr: stdout carries the one 'ready' line scripts wait for.
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s hub %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    sip_port: Annotated[int | None, typer.Option(help="Public SIP port; 0 = free port")] = None,
+    http_port: Annotated[int | None, typer.Option(help="HTTP port; 0 = free port")] = None,
+    workers: Annotated[int | None, typer.Option(help="Media worker processes")] = None,
+) -> None:
+    """Run every part: Kamailio, media workers, the web app. Prints 'ready …' when serving."""
+    from tingyin.hub.serve import serve as run_hub
+
+    settings = _settings(config, data_dir=data_dir, sip__port=sip_port, http__port=http_port,
+                         sip__workers=workers)
+    _logging(settings)
+    raise typer.Exit(asyncio.run(_run_hub(run_hub, settings)))
+
+
+async def _run_hub(run_hub: Any, settings: Settings, **kwargs: Any) -> int:
+    from tingyin.hub.supervisor import StartupError
+
+    try:
+        return int(await run_hub(settings, out=sys.stdout, **kwargs))
+    except StartupError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return 1
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = None,
+    data_dir: Annotated[Path, typer.Option("--data-dir")] = Path("demo-data"),
+    sip_port: Annotated[int, typer.Option()] = 5060,
+    http_port: Annotated[int, typer.Option()] = 8000,
+    call_every: Annotated[float, typer.Option(help="Seconds between demo calls")] = 20.0,
+) -> None:
+    """Serve with demo users and a demo call every few seconds that you can watch live."""
+    from tingyin.demo import place_demo_calls, seed_demo
+    from tingyin.hub.serve import serve as run_hub
+
+    settings = _settings(config, data_dir=data_dir, sip__port=sip_port, http__port=http_port)
+    _logging(settings)
+    for line in seed_demo(settings):
+        typer.echo(line)
+
+    async def after_ready(host: str, port: int, http: int) -> None:
+        typer.echo(f"Open http://{settings.http.bind_address}:{http}/ and log in as above.")
+        await place_demo_calls(settings, host, port, call_every)
+
+    raise typer.Exit(asyncio.run(_run_hub(run_hub, settings, after_ready=after_ready)))
+
+
+@app.command()
+def seed(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """Load the demo data set (demo users now; orders come with the screen pop)."""
+    from tingyin.demo import seed_demo
+
+    for line in seed_demo(_settings(config, data_dir=data_dir)):
+        typer.echo(line)
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="agent, supervisor, qa or admin")],
+    display_name: Annotated[str, typer.Option()] = "",
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Add a user; the password is read from standard input."""
+    from tingyin.accounts.actions import AccountError, create_user
+    from tingyin.store import Database
+
+    settings = _settings(config, data_dir=data_dir)
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            typer.echo("error: passwords differ", err=True)
+            raise typer.Exit(2)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    try:
+        with db.session() as session:
+            user = create_user(session, name, password, role, display_name=display_name)
+            typer.echo(f"added {user.username} ({user.role})")
+    except AccountError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+
+
+@users_app.command("list")
+def users_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """List users and their roles."""
+    from tingyin.accounts.queries import list_users
+    from tingyin.store import Database
+
+    db = Database(_settings(config, data_dir=data_dir).resolved_database_url)
+    db.migrate()
+    with db.session() as session:
+        for user in list_users(session):
+            typer.echo(f"{user.username}\t{user.role}\t{'active' if user.active else 'disabled'}")
+    db.dispose()
+
+
+if __name__ == "__main__":
+    app()

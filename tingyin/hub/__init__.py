@@ -1,0 +1,1 @@
+"""The hub: web app, store, bus endpoint, and the supervisor of workers and Kamailio."""

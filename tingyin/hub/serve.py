@@ -1,0 +1,142 @@
+"""``tingyin serve``: every part in one supervised process tree.
+
+Order: store (migrations) → bus → IPC listener → media workers → Kamailio → web; then the
+``ready`` line. Shutdown runs the other way round, so calls end before the store closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+import signal
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+import uvicorn
+
+from tingyin.bus import EventBus
+from tingyin.config import Settings
+from tingyin.hub.cdr_writer import CdrWriter
+from tingyin.hub.supervisor import Supervisor
+from tingyin.store import Database
+from tingyin.telephony.ipc import HubListener
+from tingyin.telephony.ports import free_port
+from tingyin.telephony.prompts import greeting_path
+from tingyin.web.app import create_app
+from tingyin.web.context import AppContext
+
+log = logging.getLogger(__name__)
+
+UNIX_PATH_MAX = 100  # sun_path is 108 bytes on Linux
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # The hub owns SIGINT/SIGTERM: uvicorn must not re-raise them before workers stop.
+        yield
+
+
+def load_secret_key(settings: Settings) -> str:
+    """The configured key, or one generated once and kept (0600) in the data directory."""
+    if settings.auth.secret_key is not None:
+        return settings.auth.secret_key.get_secret_value()
+    path = settings.data_dir / "secret_key"
+    if path.is_file():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
+    return key
+
+
+def hub_socket_path(settings: Settings) -> Path:
+    path = (settings.run_dir / "hub.sock").resolve()
+    if len(str(path)) <= UNIX_PATH_MAX:
+        return path
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"tingyin-{digest}.sock"
+
+
+async def serve(
+    settings: Settings,
+    *,
+    out: TextIO,
+    after_ready: Callable[[str, int, int], Awaitable[None]] | None = None,
+) -> int:
+    loop = asyncio.get_running_loop()
+    for directory in (settings.data_dir, settings.recordings_dir, settings.run_dir):
+        directory.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    await asyncio.to_thread(db.migrate)
+    secret_key = load_secret_key(settings)
+
+    bus = EventBus(loop)
+    bus.start()
+    cdr = CdrWriter(db, bus, settings.recordings_dir)
+    cdr.start()
+    listener = HubListener(hub_socket_path(settings), lambda _worker, event: bus.publish(event))
+    await listener.start()
+    supervisor = Supervisor(settings, bus, listener)
+
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+    http_port = settings.http.port or free_port(settings.http.bind_address)
+    app = create_app(AppContext(settings, db, secret_key, bus=bus, health=supervisor.health))
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=settings.http.bind_address,
+            port=http_port,
+            log_level=settings.log_level.lower(),
+            access_log=False,
+            lifespan="on",
+        )
+    )
+    server_task: asyncio.Task[None] | None = None
+    try:
+        greeting = greeting_path(
+            settings.sip.greeting_wav,
+            settings.sip.greeting_text,
+            settings.language,
+            settings.data_dir / "prompts",
+        )
+        await supervisor.start(greeting)
+        server_task = loop.create_task(server.serve(), name="http")
+        while not server.started:
+            if server_task.done():
+                raise RuntimeError(f"web server failed to start on port {http_port}")
+            await asyncio.sleep(0.02)
+        host = settings.sip.bind_address
+        print(f"ready sip={host}:{supervisor.sip_port} "
+              f"http=http://{settings.http.bind_address}:{http_port}", file=out, flush=True)
+        extra = (
+            loop.create_task(after_ready(host, supervisor.sip_port, http_port))
+            if after_ready
+            else None
+        )
+        await stop.wait()
+        if extra is not None:
+            extra.cancel()
+            await asyncio.gather(extra, return_exceptions=True)
+        return 0
+    finally:
+        log.info("shutting down")
+        if server_task is not None:
+            server.should_exit = True
+            await asyncio.gather(server_task, return_exceptions=True)
+        await supervisor.stop()
+        await listener.stop()
+        await bus.drain()
+        await cdr.stop()
+        await bus.stop()
+        db.dispose()

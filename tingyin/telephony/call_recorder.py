@@ -1,0 +1,69 @@
+"""Pairs the frames of two taps into one stereo recording (caller left, other side right)."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+
+from tingyin.telephony.recording import StereoWavWriter
+
+# If one channel runs this many frames ahead, the other is padded with silence rather than
+# letting the channels drift apart (a port added late, a missed tick).
+MAX_SKEW_FRAMES = 10
+
+
+class CallRecorder:
+    def __init__(
+        self,
+        path: Path,
+        left: deque[bytes | None],
+        right: deque[bytes | None],
+        rate: int = 8000,
+        frame_ms: int = 20,
+    ) -> None:
+        self.path = path
+        self._left = left
+        self._right = right
+        self._silence = bytes(rate * frame_ms // 1000 * 2)
+        self._writer = StereoWavWriter(path, rate)
+        self._ticks_since_flush = 0
+
+    @property
+    def seconds(self) -> float:
+        return self._writer.seconds
+
+    def pump(self, final: bool = False) -> None:
+        """Move the frames both channels have into the file (called by one writer thread)."""
+        left_out: list[bytes] = []
+        right_out: list[bytes] = []
+        while True:
+            n_left, n_right = len(self._left), len(self._right)
+            if n_left and n_right:
+                pass
+            elif (n_left > MAX_SKEW_FRAMES and not n_right) or (final and n_left):
+                self._right.append(None)
+            elif (n_right > MAX_SKEW_FRAMES and not n_left) or (final and n_right):
+                self._left.append(None)
+            else:
+                break
+            left_out.append(self._fit(self._left.popleft()))
+            right_out.append(self._fit(self._right.popleft()))
+        if left_out:
+            self._writer.write(b"".join(left_out), b"".join(right_out))
+            self._ticks_since_flush += len(left_out)
+        if self._ticks_since_flush >= 50 or final:
+            self._writer.flush()
+            self._ticks_since_flush = 0
+
+    def _fit(self, frame: bytes | None) -> bytes:
+        if not frame:
+            return self._silence
+        if len(frame) == len(self._silence):
+            return frame
+        return (frame + self._silence)[: len(self._silence)]
+
+    def close(self) -> None:
+        try:
+            self.pump(final=True)
+        finally:
+            self._writer.close()

@@ -1,0 +1,380 @@
+"""One pjsua2 endpoint holding at most 4 calls: answer, greet, tap, record, report.
+
+Threading (PJSUA2_NOTES): ``threadCnt = 0`` and ``mainThreadOnly``: every SIP callback runs on
+the thread that calls ``run()``. Media taps run on the conference clock thread. Nothing here
+touches a database or an event loop: events go to ``publish`` (the IPC link's queue).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pjsua2 as pj
+
+from tingyin.bus.events import (
+    CallAnswered,
+    CallEnded,
+    CallRecordingStarted,
+    CallRinging,
+    DtmfReceived,
+    Event,
+    utcnow,
+)
+from tingyin.privacy import mask_number, number_from_uri
+from tingyin.telephony.call_recorder import CallRecorder
+from tingyin.telephony.media import FrameTap, fast_read_works
+
+log = logging.getLogger(__name__)
+
+MAX_CALLS = 4  # compiled into the pjsua2 wheel (PJSUA_MAX_CALLS)
+CLOCK_RATE = 8000
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    index: int
+    sip_host: str
+    sip_port: int
+    rtp_port: int
+    rtp_port_count: int
+    recordings_dir: Path
+    greeting_wav: Path | None
+    codecs: tuple[str, ...] = ("PCMU", "PCMA")
+    transports: tuple[str, ...] = ("udp", "tcp")
+    max_call_seconds: int = 3600
+
+
+@dataclass
+class ActiveCall:
+    call_id: str
+    call: WorkerCall
+    started: float = field(default_factory=time.monotonic)
+    answered: bool = False
+    media_ready: bool = False
+    caller_tap: FrameTap | None = None
+    other_tap: FrameTap | None = None
+    player: pj.AudioMediaPlayer | None = None
+    recorder: CallRecorder | None = None
+    ended: bool = False
+
+
+class WorkerCall(pj.Call):  # type: ignore[misc]
+    def __init__(self, worker: MediaWorker, account: pj.Account, call_id: int) -> None:
+        super().__init__(account, call_id)
+        self.worker = worker
+        self.tingyin_id = uuid.uuid4().hex
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+        self.worker.guard(self.worker.on_call_state, self)
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        self.worker.guard(self.worker.on_media_state, self)
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
+        self.worker.publish(DtmfReceived(call_id=self.tingyin_id, digit=str(prm.digit)))
+
+
+class WorkerAccount(pj.Account):  # type: ignore[misc]
+    def __init__(self, worker: MediaWorker) -> None:
+        super().__init__()
+        self.worker = worker
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
+        self.worker.guard(self.worker.on_incoming, self, prm.callId)
+
+
+class MediaWorker:
+    def __init__(self, config: WorkerConfig, publish: Callable[[Event], None]) -> None:
+        self.config = config
+        self.publish = publish
+        self.calls: dict[str, ActiveCall] = {}
+        self._finished: list[ActiveCall] = []
+        self._lock = threading.Lock()  # guards calls between the SIP loop and the writer thread
+        self._stop = threading.Event()
+        self._commands: list[dict[str, Any]] = []
+        self.ep = pj.Endpoint()
+        self.account: WorkerAccount | None = None
+        self._fast_read = True
+        self._writer = threading.Thread(target=self._write_loop, name="recorder", daemon=True)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        self.ep.libCreate()
+        cfg = pj.EpConfig()
+        cfg.uaConfig.threadCnt = 0
+        cfg.uaConfig.mainThreadOnly = True
+        cfg.uaConfig.maxCalls = MAX_CALLS
+        cfg.uaConfig.userAgent = "Tingyin media worker"
+        cfg.uaConfig.stunServer.clear()  # never contact a STUN server
+        cfg.logConfig.level = 1
+        cfg.logConfig.consoleLevel = 1
+        cfg.medConfig.clockRate = CLOCK_RATE
+        cfg.medConfig.sndClockRate = CLOCK_RATE
+        cfg.medConfig.channelCount = 1
+        cfg.medConfig.noVad = True
+        cfg.medConfig.ecTailLen = 0
+        self.ep.libInit(cfg)
+        for kind in self.config.transports:
+            tcfg = pj.TransportConfig()
+            tcfg.port = self.config.sip_port
+            tcfg.boundAddress = self.config.sip_host
+            tcfg.publicAddress = self.config.sip_host
+            ttype = pj.PJSIP_TRANSPORT_UDP if kind == "udp" else pj.PJSIP_TRANSPORT_TCP
+            self.ep.transportCreate(ttype, tcfg)
+        self.ep.audDevManager().setNullDev()
+        self._set_codecs()
+        self.ep.libStart()
+        self._fast_read = fast_read_works()
+        acfg = pj.AccountConfig()
+        acfg.idUri = f"sip:tingyin@{self.config.sip_host}:{self.config.sip_port}"
+        rtp = acfg.mediaConfig.transportConfig
+        rtp.port = self.config.rtp_port
+        rtp.portRange = self.config.rtp_port_count
+        rtp.boundAddress = self.config.sip_host
+        acfg.natConfig.iceEnabled = False
+        self.account = WorkerAccount(self)
+        self.account.create(acfg)
+        self._writer.start()
+
+    def run(self) -> None:
+        """The SIP loop: pjsip events, hub commands, finished-call cleanup, call time limits."""
+        while not self._stop.is_set():
+            self.ep.libHandleEvents(10)
+            self._handle_commands()
+            self._reap()
+            self._enforce_limits()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def shutdown(self) -> None:
+        """Order that avoids the teardown crashes (PJSUA2_NOTES, crash 2)."""
+        try:
+            self.ep.hangupAllCalls()
+        except pj.Error:
+            pass
+        deadline = time.monotonic() + 1.0
+        while self.calls and time.monotonic() < deadline:
+            self.ep.libHandleEvents(20)
+            self._reap()
+        for active in list(self.calls.values()):
+            self._finish(active, "shutdown", 0)
+        self._reap()
+        self._stop.set()
+        self._writer.join(2.0)
+        if self.account is not None:
+            self.account.shutdown()
+            self.account = None
+        self.ep.libDestroy()
+
+    def submit(self, command: dict[str, Any]) -> None:
+        """Called from the IPC thread; applied on the SIP loop."""
+        with self._lock:
+            self._commands.append(command)
+
+    def guard(self, fn: Callable[..., None], *args: Any) -> None:
+        # pjsua2 prints and swallows callback exceptions; log them with a traceback instead.
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("callback %s failed", getattr(fn, "__name__", fn))
+
+    # -- SIP callbacks (SIP loop thread) ----------------------------------------------------
+    def on_incoming(self, account: pj.Account, pj_call_id: int) -> None:
+        call = WorkerCall(self, account, pj_call_id)
+        info = call.getInfo()
+        active = ActiveCall(call_id=call.tingyin_id, call=call)
+        with self._lock:
+            self.calls[call.tingyin_id] = active
+        caller = number_from_uri(info.remoteUri)
+        dialed = number_from_uri(info.localUri)
+        log.info("call %s from %s to %s", call.tingyin_id, mask_number(caller), dialed)
+        self.publish(
+            CallRinging(
+                call_id=call.tingyin_id,
+                sip_call_id=info.callIdString,
+                worker=self.config.index,
+                caller=caller,
+                dialed=dialed,
+            )
+        )
+        prm = pj.CallOpParam()
+        prm.statusCode = 200
+        call.answer(prm)
+
+    def on_call_state(self, call: WorkerCall) -> None:
+        active = self.calls.get(call.tingyin_id)
+        if active is None:
+            return
+        info = call.getInfo()
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED and not active.answered:
+            active.answered = True
+            self.publish(CallAnswered(call_id=active.call_id, codec=self._codec(call)))
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            reason = _end_reason(info, active.answered)
+            self._finish(active, reason, int(info.lastStatusCode))
+
+    def on_media_state(self, call: WorkerCall) -> None:
+        active = self.calls.get(call.tingyin_id)
+        if active is None or active.media_ready or active.ended:
+            return
+        info = call.getInfo()
+        for index, media in enumerate(info.media):
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                self._connect_media(active, call.getAudioMedia(index))
+                return
+
+    # -- media ------------------------------------------------------------------------------
+    def _connect_media(self, active: ActiveCall, audio: pj.AudioMedia) -> None:
+        active.media_ready = True
+        caller_tap = FrameTap("caller", fast_read=self._fast_read)
+        caller_tap.open(CLOCK_RATE, f"caller-{active.call_id[:8]}")
+        other_tap = FrameTap("system", fast_read=self._fast_read)
+        other_tap.open(CLOCK_RATE, f"system-{active.call_id[:8]}")
+        day = utcnow().strftime("%Y/%m/%d")
+        relative = Path(day) / f"{active.call_id}.wav"
+        recorder = CallRecorder(
+            self.config.recordings_dir / relative, caller_tap.frames, other_tap.frames, CLOCK_RATE
+        )
+        active.caller_tap, active.other_tap = caller_tap, other_tap
+        audio.startTransmit(caller_tap)
+        if self.config.greeting_wav is not None:
+            player = pj.AudioMediaPlayer()
+            player.createPlayer(str(self.config.greeting_wav), pj.PJMEDIA_FILE_NO_LOOP)
+            player.startTransmit(audio)
+            player.startTransmit(other_tap)
+            active.player = player
+        with self._lock:
+            active.recorder = recorder
+        self.publish(CallRecordingStarted(call_id=active.call_id, path=str(relative)))
+
+    def _finish(self, active: ActiveCall, reason: str, status: int) -> None:
+        if active.ended:
+            return
+        active.ended = True
+        _disconnect_all(active)
+        with self._lock:
+            recorder, active.recorder = active.recorder, None
+        seconds = 0.0
+        if recorder is not None:
+            recorder.close()
+            seconds = recorder.seconds
+        legs = tuple(t.stats() for t in (active.caller_tap, active.other_tap) if t is not None)
+        self.publish(
+            CallEnded(
+                call_id=active.call_id,
+                reason=reason,
+                sip_status=status,
+                recording_path=_relative(recorder.path, self.config.recordings_dir)
+                if recorder
+                else None,
+                recording_seconds=round(seconds, 3),
+                legs=legs,
+            )
+        )
+        self._finished.append(active)
+
+    def _reap(self) -> None:
+        # Destroy ports and drop Call objects here, outside pjsua2 callbacks (crash 3).
+        while self._finished:
+            active = self._finished.pop()
+            for tap in (active.caller_tap, active.other_tap):
+                if tap is not None:
+                    tap.destroy()
+            active.caller_tap = active.other_tap = None
+            active.player = None
+            with self._lock:
+                self.calls.pop(active.call_id, None)
+
+    def _write_loop(self) -> None:
+        self.ep.libRegisterThread("recorder")
+        while not self._stop.is_set():
+            with self._lock:
+                recorders = [a.recorder for a in self.calls.values() if a.recorder is not None]
+            for recorder in recorders:
+                try:
+                    recorder.pump()
+                except OSError:
+                    log.exception("recording %s failed (disk full?)", recorder.path.name)
+            time.sleep(0.1)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _handle_commands(self) -> None:
+        if not self._commands:
+            return
+        with self._lock:
+            commands, self._commands = self._commands, []
+        for command in commands:
+            name = command.get("command")
+            if name == "hangup":
+                active = self.calls.get(str(command.get("call_id")))
+                if active is not None and not active.ended:
+                    _hangup(active.call)
+            elif name in ("shutdown", "hub-lost"):
+                self._stop.set()
+
+    def _enforce_limits(self) -> None:
+        now = time.monotonic()
+        for active in list(self.calls.values()):
+            if not active.ended and now - active.started > self.config.max_call_seconds:
+                _hangup(active.call)
+
+    def _codec(self, call: WorkerCall) -> str:
+        try:
+            return str(call.getStreamInfo(0).codecName)
+        except pj.Error:
+            return ""
+
+    def _set_codecs(self) -> None:
+        wanted = {f"{name}/8000/1": 255 - i for i, name in enumerate(self.config.codecs)}
+        wanted["telephone-event/8000/1"] = 100
+        for codec in self.ep.codecEnum2():
+            priority = wanted.get(codec.codecId, 0)
+            self.ep.codecSetPriority(codec.codecId, priority)
+
+
+def _disconnect_all(active: ActiveCall) -> None:
+    """Stop every transmission between the call's ports before any is destroyed."""
+    ports: list[pj.AudioMedia] = [
+        p for p in (active.player, active.caller_tap, active.other_tap) if p is not None
+    ]
+    try:
+        ports.append(active.call.getAudioMedia(-1))
+    except pj.Error:
+        pass  # the call's media is already gone
+    for src in ports:
+        for dst in ports:
+            if src is not dst:
+                try:
+                    src.stopTransmit(dst)
+                except pj.Error:
+                    pass
+
+
+def _hangup(call: pj.Call) -> None:
+    prm = pj.CallOpParam()
+    prm.statusCode = 200
+    try:
+        call.hangup(prm)
+    except pj.Error:
+        pass
+
+
+def _end_reason(info: pj.CallInfo, answered: bool) -> str:
+    if answered:
+        return "hangup"
+    return "cancelled" if int(info.lastStatusCode) == 487 else f"failed-{info.lastStatusCode}"
+
+
+def _relative(path: Path, base: Path) -> str:
+    try:
+        return str(path.relative_to(base))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,214 @@
+"""IPC between media workers and the hub: one unix stream socket per worker.
+
+Frames are ``kind (1 byte) | length (4 bytes, big endian) | payload``:
+``E`` an event (JSON, see tingyin.bus.codec) worker → hub; ``H`` hello (JSON: worker index)
+worker → hub; ``C`` a command (JSON) hub → worker. PCM frames will ride the same socket as
+``P`` frames. Unix sockets were chosen over shared memory for simplicity: see bench/ipc_cost.py
+for the measured cost per stream.
+
+The worker side never blocks a pjsip thread: events go into a bounded queue drained by a sender
+thread; if the hub is unreachable, the oldest events are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import socket
+import struct
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from tingyin.bus.codec import decode_event, encode_event
+from tingyin.bus.events import Event
+
+log = logging.getLogger(__name__)
+
+HEADER = struct.Struct(">cI")
+MAX_FRAME = 1 << 20
+KIND_EVENT = b"E"
+KIND_HELLO = b"H"
+KIND_COMMAND = b"C"
+
+
+def pack(kind: bytes, payload: bytes) -> bytes:
+    return HEADER.pack(kind, len(payload)) + payload
+
+
+class WorkerLink:
+    """The worker's end: send events, receive commands (handed to ``on_command``)."""
+
+    def __init__(
+        self,
+        path: Path,
+        worker: int,
+        on_command: Callable[[dict[str, Any]], None],
+        max_queued: int = 10_000,
+    ) -> None:
+        self._path = path
+        self._worker = worker
+        self._on_command = on_command
+        self._outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=max_queued)
+        self._sock: socket.socket | None = None
+        self._stopping = threading.Event()
+        self.dropped = 0
+        self._sender = threading.Thread(target=self._send_loop, name="ipc-send", daemon=True)
+
+    def start(self, timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self._connect()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self._sender.start()
+
+    def send_event(self, event: Event) -> None:
+        self._put(pack(KIND_EVENT, encode_event(event)))
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Flush queued events, then close."""
+        self._stopping.set()
+        try:
+            self._outbox.put(None, timeout=timeout)
+        except queue.Full:
+            pass
+        self._sender.join(timeout)
+        if self._sock is not None:
+            self._sock.close()
+
+    def _put(self, frame: bytes) -> None:
+        while True:
+            try:
+                self._outbox.put_nowait(frame)
+                return
+            except queue.Full:
+                try:
+                    self._outbox.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def _connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(str(self._path))
+        hello = json.dumps({"worker": self._worker}).encode()
+        sock.sendall(pack(KIND_HELLO, hello))
+        self._sock = sock
+        threading.Thread(target=self._receive_loop, args=(sock,), name="ipc-recv", daemon=True).start()
+
+    def _send_loop(self) -> None:
+        while True:
+            frame = self._outbox.get()
+            if frame is None:
+                return
+            while True:
+                try:
+                    assert self._sock is not None
+                    self._sock.sendall(frame)
+                    break
+                except OSError:
+                    if self._stopping.is_set():
+                        return
+                    time.sleep(0.2)
+                    try:
+                        self._connect()
+                    except OSError:
+                        continue
+
+    def _receive_loop(self, sock: socket.socket) -> None:
+        try:
+            while True:
+                head = _recv_exact(sock, HEADER.size)
+                kind, length = HEADER.unpack(head)
+                payload = _recv_exact(sock, length)
+                if kind == KIND_COMMAND:
+                    self._on_command(json.loads(payload))
+        except (OSError, ConnectionError, ValueError):
+            if not self._stopping.is_set():
+                self._on_command({"command": "hub-lost"})
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("peer closed")
+        buf += chunk
+    return bytes(buf)
+
+
+EventSink = Callable[[int, Event], Awaitable[None] | None]
+
+
+class HubListener:
+    """The hub's end: accepts worker connections, decodes their events, sends commands."""
+
+    def __init__(self, path: Path, on_event: Callable[[int, Event], None]) -> None:
+        self.path = path
+        self._on_event = on_event
+        self._writers: dict[int, asyncio.StreamWriter] = {}
+        self._server: asyncio.Server | None = None
+        self.connected: asyncio.Event = asyncio.Event()
+
+    async def start(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.unlink(missing_ok=True)
+        self._server = await asyncio.start_unix_server(self._serve, path=str(self.path))
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._writers.values()):
+                writer.close()
+            await self._server.wait_closed()
+        self.path.unlink(missing_ok=True)
+
+    def is_connected(self, worker: int) -> bool:
+        return worker in self._writers
+
+    async def send_command(self, worker: int, command: dict[str, Any]) -> bool:
+        writer = self._writers.get(worker)
+        if writer is None:
+            return False
+        try:
+            writer.write(pack(KIND_COMMAND, json.dumps(command).encode()))
+            await writer.drain()
+            return True
+        except (ConnectionError, OSError):
+            return False
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        worker = -1
+        try:
+            while True:
+                head = await reader.readexactly(HEADER.size)
+                kind, length = HEADER.unpack(head)
+                if length > MAX_FRAME:
+                    log.error("worker %s sent an oversized frame (%d bytes); closing", worker, length)
+                    return
+                payload = await reader.readexactly(length)
+                if kind == KIND_HELLO:
+                    worker = int(json.loads(payload)["worker"])
+                    self._writers[worker] = writer
+                    self.connected.set()
+                elif kind == KIND_EVENT:
+                    try:
+                        self._on_event(worker, decode_event(payload))
+                    except ValueError:
+                        log.exception("worker %s sent an undecodable event", worker)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            if self._writers.get(worker) is writer:
+                del self._writers[worker]
+            writer.close()

@@ -1,0 +1,155 @@
+"""A small pjsua2 caller for tests, benchmarks and the demo.
+
+``python -m tingyin.telephony.test_caller sip:400@127.0.0.1:5060 --play speech.wav
+--dtmf 12# --dtmf-at 2 --record heard.wav --hangup-after 8``
+
+Dials the URI, plays a WAV into the call, sends RFC 2833 DTMF, records what it hears, hangs up,
+and prints one JSON line with the outcome. Exit code 0 when the call was answered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pjsua2 as pj
+
+
+@dataclass
+class Outcome:
+    answered: bool = False
+    disconnected: bool = False
+    status: int = 0
+    reason: str = ""
+    answered_at: float = 0.0
+    ended_at: float = 0.0
+    dtmf_sent: str = ""
+
+
+class _Call(pj.Call):  # type: ignore[misc]
+    def __init__(self, account: pj.Account, outcome: Outcome) -> None:
+        super().__init__(account)
+        self.outcome = outcome
+        self.audio: pj.AudioMedia | None = None
+
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+        info = self.getInfo()
+        if info.state == pj.PJSIP_INV_STATE_CONFIRMED and not self.outcome.answered:
+            self.outcome.answered = True
+            self.outcome.answered_at = time.monotonic()
+        elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
+            self.outcome.disconnected = True
+            self.outcome.ended_at = time.monotonic()
+            self.outcome.status = int(info.lastStatusCode)
+            self.outcome.reason = str(info.lastReason)
+
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+        info = self.getInfo()
+        for index, media in enumerate(info.media):
+            if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
+                self.audio = self.getAudioMedia(index)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tingyin-test-caller", description=__doc__)
+    parser.add_argument("uri")
+    parser.add_argument("--caller", default="13800138000", help="number in the From header")
+    parser.add_argument("--play", type=Path)
+    parser.add_argument("--record", type=Path)
+    parser.add_argument("--dtmf", default="")
+    parser.add_argument("--dtmf-at", type=float, default=1.0, help="seconds after answer")
+    parser.add_argument("--hangup-after", type=float, default=5.0, help="seconds after answer")
+    parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
+    parser.add_argument("--rtp-port", type=int, default=0, help="0 = pick one")
+    args = parser.parse_args(argv)
+
+    ep = pj.Endpoint()
+    ep.libCreate()
+    cfg = pj.EpConfig()
+    cfg.uaConfig.threadCnt = 0
+    cfg.uaConfig.mainThreadOnly = True
+    cfg.uaConfig.stunServer.clear()
+    cfg.logConfig.level = 1
+    cfg.logConfig.consoleLevel = 1
+    cfg.medConfig.clockRate = 8000
+    cfg.medConfig.sndClockRate = 8000
+    cfg.medConfig.noVad = True
+    cfg.medConfig.ecTailLen = 0
+    ep.libInit(cfg)
+    tcfg = pj.TransportConfig()
+    tcfg.boundAddress = "127.0.0.1"
+    tcfg.port = 0
+    kind = pj.PJSIP_TRANSPORT_TCP if args.transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
+    ep.transportCreate(kind, tcfg)
+    ep.audDevManager().setNullDev()
+    ep.libStart()
+
+    acfg = pj.AccountConfig()
+    acfg.idUri = f"sip:{args.caller}@127.0.0.1"
+    acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
+    acfg.mediaConfig.transportConfig.port = args.rtp_port or (30000 + (time.time_ns() // 1000) % 20000)
+    acfg.mediaConfig.transportConfig.portRange = 200
+    account = pj.Account()
+    account.create(acfg)
+
+    outcome = Outcome()
+    call = _Call(account, outcome)
+    prm = pj.CallOpParam(True)
+    uri = args.uri if args.transport == "udp" else f"{args.uri};transport=tcp"
+    call.makeCall(uri, prm)
+
+    player: pj.AudioMediaPlayer | None = None
+    recorder: pj.AudioMediaRecorder | None = None
+    connected = False
+    deadline = time.monotonic() + args.timeout
+    while not outcome.disconnected and time.monotonic() < deadline:
+        ep.libHandleEvents(10)
+        if call.audio is not None and not connected:
+            connected = True
+            if args.play:
+                player = pj.AudioMediaPlayer()
+                player.createPlayer(str(args.play), pj.PJMEDIA_FILE_NO_LOOP)
+                player.startTransmit(call.audio)
+            if args.record:
+                args.record.parent.mkdir(parents=True, exist_ok=True)
+                recorder = pj.AudioMediaRecorder()
+                recorder.createRecorder(str(args.record))
+                call.audio.startTransmit(recorder)
+        if outcome.answered:
+            elapsed = time.monotonic() - outcome.answered_at
+            if args.dtmf and not outcome.dtmf_sent and elapsed >= args.dtmf_at:
+                call.dialDtmf(args.dtmf)
+                outcome.dtmf_sent = args.dtmf
+            if elapsed >= args.hangup_after:
+                call.hangup(pj.CallOpParam(True))
+                args.hangup_after = float("inf")
+    if not outcome.disconnected:
+        ep.hangupAllCalls()
+        end = time.monotonic() + 1.0
+        while not outcome.disconnected and time.monotonic() < end:
+            ep.libHandleEvents(10)
+    # Teardown order from PJSUA2_NOTES (crash 2): players/recorders and calls before libDestroy.
+    del player, recorder
+    call.audio = None
+    del call
+    account.shutdown()
+    ep.libDestroy()
+    seconds = outcome.ended_at - outcome.answered_at if outcome.answered else 0.0
+    summary = {
+        "answered": outcome.answered,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "seconds": round(max(seconds, 0.0), 3),
+        "dtmf_sent": outcome.dtmf_sent,
+    }
+    print(json.dumps(summary), flush=True)
+    return 0 if outcome.answered else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
