@@ -26,7 +26,7 @@ import httpx
 import psutil
 
 SCENARIO = Path(__file__).with_name("sipp") / "uac_pcap_long.xml"
-PASSWORD = "bench-password-1"  # noqa: S105 (a throwaway data dir)
+PASSWORD = "bench-password-1"
 
 
 def start_hub(data_dir: Path, workers: int) -> tuple[subprocess.Popen[str], str, int, str]:
@@ -101,8 +101,13 @@ def main() -> None:
         except psutil.NoSuchProcess:
             sipp_now = sipp_prev
         if held >= max(1, int(0.9 * args.calls)):
-            samples.append((held, (cpu_now - cpu_prev) / (t_now - t_prev),
-                            (sipp_now - sipp_prev) / (t_now - t_prev)))
+            samples.append(
+                (
+                    held,
+                    (cpu_now - cpu_prev) / (t_now - t_prev),
+                    (sipp_now - sipp_prev) / (t_now - t_prev),
+                )
+            )
         held_max = max(held_max, held)
         cpu_prev, t_prev, sipp_prev = cpu_now, t_now, sipp_now
     time.sleep(2.0)
@@ -125,13 +130,17 @@ def main() -> None:
         held_avg = sum(s[0] for s in samples) / len(samples)
         cpu_avg = sum(s[1] for s in samples) / len(samples)
         sipp_avg = sum(s[2] for s in samples) / len(samples)
-        print(f"cpu, tingyin tree      {cpu_avg * 100:.0f} % of one core "
-              f"with {held_avg:.0f} calls up ({len(samples)} s sampled)")
+        print(
+            f"cpu, tingyin tree      {cpu_avg * 100:.0f} % of one core "
+            f"with {held_avg:.0f} calls up ({len(samples)} s sampled)"
+        )
         print(f"cpu per call           {cpu_avg * 100 / held_avg:.2f} % of one core")
         print(f"cpu, SIPp (the load)   {sipp_avg * 100:.0f} % of one core")
     print(f"frames seen            {frames}")
-    print(f"lost frames            dropped {dropped}, late (>40 ms gap) {late}; "
-          f"max gap {max_gap:.0f} ms")
+    print(
+        f"lost frames            dropped {dropped}, late (>40 ms gap) {late}; "
+        f"max gap {max_gap:.0f} ms"
+    )
     print(f"data                   {work}")
 
 

@@ -13,8 +13,11 @@ import typer
 
 from tingyin.config import Settings, SettingsError, load_settings
 
-app = typer.Typer(help="Tingyin (听音): voice call center for food-delivery customer service.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Tingyin (听音): voice call center for food-delivery customer service.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 users_app = typer.Typer(help="Manage users and roles.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
@@ -59,8 +62,9 @@ def serve(
     """Run every part: Kamailio, media workers, the web app. Prints 'ready …' when serving."""
     from tingyin.hub.serve import serve as run_hub
 
-    settings = _settings(config, data_dir=data_dir, sip__port=sip_port, http__port=http_port,
-                         sip__workers=workers)
+    settings = _settings(
+        config, data_dir=data_dir, sip__port=sip_port, http__port=http_port, sip__workers=workers
+    )
     _logging(settings)
     raise typer.Exit(asyncio.run(_run_hub(run_hub, settings)))
 

@@ -34,8 +34,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 @pytest.fixture(scope="module")
-def hub(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[RunningHub]:
+def hub(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningHub]:
     running = start_hub(tmp_path_factory.mktemp("hub") / "data", workers=4)
     try:
         yield running
@@ -50,8 +51,19 @@ def speech_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Korean speech from espeak-ng at 8 kHz, the language our test ASR model speaks."""
     out = tmp_path_factory.mktemp("audio")
     raw, wav = out / "raw.wav", out / "speech.wav"
-    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw),
-                    "안녕하세요 주문한 음식이 아직 도착하지 않았어요"], check=True, timeout=60)
-    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(wav)],
-                   check=True, timeout=60)
+    subprocess.run(
+        [
+            "espeak-ng",
+            "-v",
+            "ko",
+            "-w",
+            str(raw),
+            "안녕하세요 주문한 음식이 아직 도착하지 않았어요",
+        ],
+        check=True,
+        timeout=60,
+    )
+    subprocess.run(
+        ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(wav)], check=True, timeout=60
+    )
     return wav

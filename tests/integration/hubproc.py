@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-PASSWORD = "integration-pass-1"  # noqa: S105 (test accounts only)
+PASSWORD = "integration-pass-1"
 ROLES = ("admin", "supervisor", "qa", "agent")
 
 
@@ -53,8 +53,9 @@ class RunningHub:
         body: list[dict[str, Any]] = self.get("/api/calls", limit=500).json()
         return body
 
-    def wait_calls_finished(self, n: int, timeout: float = 40.0, since: set[str] | None = None
-                            ) -> list[dict[str, Any]]:
+    def wait_calls_finished(
+        self, n: int, timeout: float = 40.0, since: set[str] | None = None
+    ) -> list[dict[str, Any]]:
         def done() -> list[dict[str, Any]] | None:
             calls = [c for c in self.calls() if not since or c["id"] not in since]
             finished = [c for c in calls if c["ended_at"] is not None]
@@ -106,7 +107,9 @@ def start_hub(data_dir: Path, workers: int = 4, timeout: float = 90.0) -> Runnin
                 break
     if not line.startswith("ready "):
         proc.kill()
-        raise RuntimeError(f"hub did not become ready: {line!r}\n{(data_dir / 'hub.log').read_text()}")
+        raise RuntimeError(
+            f"hub did not become ready: {line!r}\n{(data_dir / 'hub.log').read_text()}"
+        )
     fields = dict(part.split("=", 1) for part in line.split()[1:])
     sip_host, sip_port = fields["sip"].rsplit(":", 1)
     hub = RunningHub(proc, data_dir, sip_host, int(sip_port), fields["http"])

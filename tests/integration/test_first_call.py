@@ -88,8 +88,10 @@ def test_sipp_g711_call_is_answered_recorded_and_stored(hub: RunningHub, tmp_pat
     detail = hub.get(f"/api/calls/{call['id']}").json()
     assert [e["data"]["digit"] for e in detail["events"] if e["kind"] == "dtmf"] == ["1"]
     check_recording(hub, call)
-    hub.wait_for("the call on /ws/events", lambda: any(
-        e["type"] == "CallEnded" and e["call_id"] == call["id"] for e in events.events))
+    hub.wait_for(
+        "the call on /ws/events",
+        lambda: any(e["type"] == "CallEnded" and e["call_id"] == call["id"] for e in events.events),
+    )
     events.close()
     kinds = [e["type"] for e in events.events if e.get("call_id") == call["id"]]
     assert kinds[0] == "CallRinging" and "CallAnswered" in kinds and "DtmfReceived" in kinds
@@ -99,8 +101,13 @@ def test_pjsua2_caller_speech_and_dtmf(hub: RunningHub, speech_wav: Path, tmp_pa
     before = {c["id"] for c in hub.calls()}
     heard = tmp_path / "heard.wav"
     proc = place_test_call(
-        f"sip:4008005678@{hub.sip_host}:{hub.sip_port}", play=speech_wav, record=heard,
-        dtmf="12#", dtmf_at=1.0, hangup_after=5.0, caller="13912345678",
+        f"sip:4008005678@{hub.sip_host}:{hub.sip_port}",
+        play=speech_wav,
+        record=heard,
+        dtmf="12#",
+        dtmf_at=1.0,
+        hangup_after=5.0,
+        caller="13912345678",
     )
     outcome = caller_outcome(proc)
     assert outcome["answered"] and outcome["dtmf_sent"] == "12#"
@@ -120,8 +127,9 @@ def test_pjsua2_caller_speech_and_dtmf(hub: RunningHub, speech_wav: Path, tmp_pa
 
 def test_tcp_transport_call(hub: RunningHub) -> None:
     before = {c["id"] for c in hub.calls()}
-    proc = place_test_call(f"sip:4008000000@{hub.sip_host}:{hub.sip_port}", transport="tcp",
-                           hangup_after=2.0)
+    proc = place_test_call(
+        f"sip:4008000000@{hub.sip_host}:{hub.sip_port}", transport="tcp", hangup_after=2.0
+    )
     assert caller_outcome(proc)["answered"]
     (call,) = hub.wait_calls_finished(1, since=before)
     assert call["status"] == "ended"
@@ -133,8 +141,10 @@ def test_recording_download_is_audited(hub: RunningHub) -> None:
     assert hub.get(f"/api/calls/{call['id']}/recording", role="qa").status_code == 200
     audit = hub.get("/api/audit").json()
     assert any(
-        a["action"] == "recording.download" and a["object_id"] == call["id"]
-        and a["username"] == "it-qa" for a in audit
+        a["action"] == "recording.download"
+        and a["object_id"] == call["id"]
+        and a["username"] == "it-qa"
+        for a in audit
     )
 
 
@@ -144,6 +154,5 @@ def test_api_and_socket_need_a_login(hub: RunningHub) -> None:
         assert response.status_code == 401, path
     assert hub.get("/api/health", role=None).status_code == 200
     url = hub.http_url.replace("http://", "ws://") + "/ws/events"
-    with pytest.raises(Exception):  # noqa: B017 (rejected handshake or immediate close)
-        with connect(url, open_timeout=5) as ws:
-            ws.recv(timeout=5)
+    with pytest.raises(Exception), connect(url, open_timeout=5) as ws:
+        ws.recv(timeout=5)

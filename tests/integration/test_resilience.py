@@ -42,8 +42,9 @@ def test_garbage_and_malformed_input_leave_the_server_serving(
     for worker in hub.health()["parts"]["workers"]:
         blast("127.0.0.1", worker["sip_port"])  # and each worker behind it
     with hub.client("admin") as client:
-        bad = client.post("/api/users", content=b"{not json", headers={
-            "Content-Type": "application/json"})
+        bad = client.post(
+            "/api/users", content=b"{not json", headers={"Content-Type": "application/json"}
+        )
         assert bad.status_code == 422
         bad = client.post("/api/users", json={"username": 5})
         assert bad.status_code == 422
@@ -76,8 +77,7 @@ def test_killed_worker_loses_only_its_own_calls(hub: RunningHub, speech_wav: Pat
     before = {c["id"] for c in hub.calls()}
     uri = f"sip:4008001111@{hub.sip_host}:{hub.sip_port}"
     callers = [
-        place_test_call(uri, play=speech_wav, hangup_after=8.0, caller=f"1390000000{i}",
-                        wait=False)
+        place_test_call(uri, play=speech_wav, hangup_after=8.0, caller=f"1390000000{i}", wait=False)
         for i in range(6)
     ]
 

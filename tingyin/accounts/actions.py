@@ -45,7 +45,9 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record_audit(session, by, "user.create", "user", str(user.id), {"username": username, "role": role})
+    record_audit(
+        session, by, "user.create", "user", str(user.id), {"username": username, "role": role}
+    )
     return user
 
 

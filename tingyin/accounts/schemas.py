@@ -14,7 +14,7 @@ Role = Literal["agent", "supervisor", "qa", "admin"]
 
 class TokenOut(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the OAuth2 token type)
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105  (OAuth2 token type, not a secret)
     role: str
     username: str
 

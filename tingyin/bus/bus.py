@@ -36,7 +36,7 @@ class EventBus:
 
         def unsubscribe() -> None:
             if entry in self._handlers:
-                self._handlers.remove(entry)  # type: ignore[arg-type]
+                self._handlers.remove(entry)
 
         return unsubscribe
 

@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 Transport = Literal["udp", "tcp"]
+Codec = Literal["PCMU", "PCMA"]
 
 # Secrets that ship in examples; refusing them keeps a copied sample config from going live.
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "placeholder", "xxx"})
@@ -31,13 +32,15 @@ class SettingsError(Exception):
 class SipSettings(BaseModel):
     bind_address: str = "127.0.0.1"
     port: int = Field(default=5060, ge=0, le=65535, description="Public SIP port (Kamailio)")
-    transports: list[Transport] = Field(default_factory=lambda: ["udp", "tcp"], min_length=1)
+    transports: list[Transport] = Field(
+        default_factory=lambda: list[Transport](["udp", "tcp"]), min_length=1
+    )
     workers: int = Field(default=4, ge=1, le=256, description="Media worker processes")
     worker_address: str = "127.0.0.1"
     worker_base_port: int = Field(default=0, ge=0, le=65535, description="0 = pick free ports")
     rtp_port_base: int = Field(default=40000, ge=1024, le=65000)
     rtp_ports_per_worker: int = Field(default=40, ge=10, le=1000)
-    codecs: list[Literal["PCMU", "PCMA"]] = Field(default_factory=lambda: ["PCMU", "PCMA"])
+    codecs: list[Codec] = Field(default_factory=lambda: list[Codec](["PCMU", "PCMA"]))
     greeting_wav: Path | None = Field(default=None, description="WAV played on answer")
     greeting_text: str = "您好，欢迎致电听音外卖客服。"
     max_call_seconds: int = Field(default=3600, ge=10)
@@ -150,6 +153,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         source = f" in {config_file}" if config_file else ""
         raise SettingsError(f"invalid settings{source}:\n" + "\n".join(lines)) from None
     except ValueError as exc:  # e.g. TOML syntax errors
-        raise SettingsError(f"cannot read settings{' from ' + str(config_file) if config_file else ''}: {exc}") from None
+        raise SettingsError(
+            f"cannot read settings{' from ' + str(config_file) if config_file else ''}: {exc}"
+        ) from None
     finally:
         _CONFIG_FILE["path"] = None

@@ -14,9 +14,9 @@ import os
 import secrets
 import signal
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import uvicorn
 
@@ -69,7 +69,7 @@ async def serve(
     settings: Settings,
     *,
     out: TextIO,
-    after_ready: Callable[[str, int, int], Awaitable[None]] | None = None,
+    after_ready: Callable[[str, int, int], Coroutine[Any, Any, None]] | None = None,
 ) -> int:
     loop = asyncio.get_running_loop()
     for directory in (settings.data_dir, settings.recordings_dir, settings.run_dir):
@@ -117,13 +117,15 @@ async def serve(
                 raise RuntimeError(f"web server failed to start on port {http_port}")
             await asyncio.sleep(0.02)
         host = settings.sip.bind_address
-        print(f"ready sip={host}:{supervisor.sip_port} "
-              f"http=http://{settings.http.bind_address}:{http_port}", file=out, flush=True)
-        extra = (
-            loop.create_task(after_ready(host, supervisor.sip_port, http_port))
-            if after_ready
-            else None
+        print(
+            f"ready sip={host}:{supervisor.sip_port} "
+            f"http=http://{settings.http.bind_address}:{http_port}",
+            file=out,
+            flush=True,
         )
+        extra: asyncio.Task[None] | None = None
+        if after_ready is not None:
+            extra = loop.create_task(after_ready(host, supervisor.sip_port, http_port))
         await stop.wait()
         if extra is not None:
             extra.cancel()

@@ -145,7 +145,10 @@ class Supervisor:
             slot.log_file = (self.logs_dir / f"worker-{slot.index}.log").open("ab")
         slot.ready.clear()
         slot.process = subprocess.Popen(
-            cmd, stdout=slot.log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            cmd,
+            stdout=slot.log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C in a terminal reaches the hub, which stops us
         )
 
@@ -178,7 +181,9 @@ class Supervisor:
         self.kamailio.start()
         ok = await asyncio.to_thread(self.kamailio.wait_ready, timeout)
         if not ok:
-            raise StartupError(f"Kamailio did not answer on port {self.sip_port}; see {plan.run_dir}")
+            raise StartupError(
+                f"Kamailio did not answer on port {self.sip_port}; see {plan.run_dir}"
+            )
 
     async def _watch(self) -> None:
         while True:
@@ -209,4 +214,3 @@ class Supervisor:
         elif isinstance(event, CallEnded):
             for slot in self.slots:
                 slot.active_calls.discard(event.call_id)
-

@@ -41,11 +41,10 @@ def apply_call_event(session: Session, event: Event) -> None:
             _log(session, event, "dtmf", {"digit": event.digit, "method": event.method})
         elif isinstance(event, CallEnded):
             _ended(call, event)
-        elif isinstance(event, CallFailed):
-            if call.ended_at is None:
-                call.status = "failed"
-                call.ended_at = event.at
-                call.end_reason = event.reason
+        elif isinstance(event, CallFailed) and call.ended_at is None:
+            call.status = "failed"
+            call.ended_at = event.at
+            call.end_reason = event.reason
 
 
 def fail_open_calls(session: Session, worker: int, reason: str, at: datetime) -> list[str]:

@@ -7,6 +7,7 @@ touches a database or an event loop: events go to ``publish`` (the IPC link's qu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -71,13 +72,13 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
         self.worker = worker
         self.tingyin_id = uuid.uuid4().hex
 
-    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
         self.worker.guard(self.worker.on_call_state, self)
 
-    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         self.worker.guard(self.worker.on_media_state, self)
 
-    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:  # noqa: N802
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         self.worker.publish(DtmfReceived(call_id=self.tingyin_id, digit=str(prm.digit)))
 
 
@@ -86,7 +87,7 @@ class WorkerAccount(pj.Account):  # type: ignore[misc]
         super().__init__()
         self.worker = worker
 
-    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:  # noqa: N802
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         self.worker.guard(self.worker.on_incoming, self, prm.callId)
 
 
@@ -156,10 +157,8 @@ class MediaWorker:
 
     def shutdown(self) -> None:
         """Order that avoids the teardown crashes (PJSUA2_NOTES, crash 2)."""
-        try:
+        with contextlib.suppress(pj.Error):
             self.ep.hangupAllCalls()
-        except pj.Error:
-            pass
         deadline = time.monotonic() + 1.0
         while self.calls and time.monotonic() < deadline:
             self.ep.libHandleEvents(20)
@@ -345,26 +344,20 @@ def _disconnect_all(active: ActiveCall) -> None:
     ports: list[pj.AudioMedia] = [
         p for p in (active.player, active.caller_tap, active.other_tap) if p is not None
     ]
-    try:
+    with contextlib.suppress(pj.Error):  # the call's media may already be gone
         ports.append(active.call.getAudioMedia(-1))
-    except pj.Error:
-        pass  # the call's media is already gone
     for src in ports:
         for dst in ports:
             if src is not dst:
-                try:
+                with contextlib.suppress(pj.Error):
                     src.stopTransmit(dst)
-                except pj.Error:
-                    pass
 
 
 def _hangup(call: pj.Call) -> None:
     prm = pj.CallOpParam()
     prm.statusCode = 200
-    try:
+    with contextlib.suppress(pj.Error):
         call.hangup(prm)
-    except pj.Error:
-        pass
 
 
 def _end_reason(info: pj.CallInfo, answered: bool) -> str:

@@ -13,6 +13,7 @@ thread; if the hub is unreachable, the oldest events are dropped and counted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import queue
@@ -77,10 +78,8 @@ class WorkerLink:
     def close(self, timeout: float = 2.0) -> None:
         """Flush queued events, then close."""
         self._stopping.set()
-        try:
+        with contextlib.suppress(queue.Full):
             self._outbox.put(None, timeout=timeout)
-        except queue.Full:
-            pass
         self._sender.join(timeout)
         if self._sock is not None:
             self._sock.close()
@@ -103,7 +102,9 @@ class WorkerLink:
         hello = json.dumps({"worker": self._worker}).encode()
         sock.sendall(pack(KIND_HELLO, hello))
         self._sock = sock
-        threading.Thread(target=self._receive_loop, args=(sock,), name="ipc-recv", daemon=True).start()
+        threading.Thread(
+            target=self._receive_loop, args=(sock,), name="ipc-recv", daemon=True
+        ).start()
 
     def _send_loop(self) -> None:
         while True:
@@ -194,7 +195,9 @@ class HubListener:
                 head = await reader.readexactly(HEADER.size)
                 kind, length = HEADER.unpack(head)
                 if length > MAX_FRAME:
-                    log.error("worker %s sent an oversized frame (%d bytes); closing", worker, length)
+                    log.error(
+                        "worker %s sent an oversized frame (%d bytes); closing", worker, length
+                    )
                     return
                 payload = await reader.readexactly(length)
                 if kind == KIND_HELLO:

@@ -52,7 +52,7 @@ class FrameTap(pj.AudioMediaPort):  # type: ignore[misc]
         fmt.init(pj.PJMEDIA_FORMAT_PCM, rate, 1, FRAME_MS * 1000, 16)
         self.createPort(name, fmt)
 
-    def onFrameReceived(self, frame: pj.MediaFrame) -> None:  # noqa: N802 (pjsua2 API)
+    def onFrameReceived(self, frame: pj.MediaFrame) -> None:
         now = time.monotonic()
         if self._last:
             gap = (now - self._last) * 1000.0

@@ -43,10 +43,15 @@ def synthesize(text: str, voice: str, target: Path, rate: int = 8000) -> bool:
         return False
     raw = target.with_suffix(".raw.wav")
     try:
-        subprocess.run([espeak, "-v", voice, "-w", str(raw), text], check=True,
-                       capture_output=True, timeout=60)
-        subprocess.run([sox, str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(target)],
-                       check=True, capture_output=True, timeout=60)
+        subprocess.run(
+            [espeak, "-v", voice, "-w", str(raw), text], check=True, capture_output=True, timeout=60
+        )
+        subprocess.run(
+            [sox, str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(target)],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
     except (subprocess.SubprocessError, OSError) as exc:
         log.warning("prompt synthesis failed: %s", exc)
         return False

@@ -95,4 +95,4 @@ def repair_wav_header(path: Path) -> float:
         data_bytes = (size - HEADER_BYTES) // frame * frame
         f.seek(0)
         f.write(wav_header(rate, channels, data_bytes, bits // 8))
-    return data_bytes / (rate * frame)
+    return float(data_bytes / (rate * frame))

@@ -36,7 +36,7 @@ class _Call(pj.Call):  # type: ignore[misc]
         self.outcome = outcome
         self.audio: pj.AudioMedia | None = None
 
-    def onCallState(self, prm: pj.OnCallStateParam) -> None:  # noqa: N802
+    def onCallState(self, prm: pj.OnCallStateParam) -> None:
         info = self.getInfo()
         if info.state == pj.PJSIP_INV_STATE_CONFIRMED and not self.outcome.answered:
             self.outcome.answered = True
@@ -47,7 +47,7 @@ class _Call(pj.Call):  # type: ignore[misc]
             self.outcome.status = int(info.lastStatusCode)
             self.outcome.reason = str(info.lastReason)
 
-    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:  # noqa: N802
+    def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         info = self.getInfo()
         for index, media in enumerate(info.media):
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     acfg = pj.AccountConfig()
     acfg.idUri = f"sip:{args.caller}@127.0.0.1"
     acfg.mediaConfig.transportConfig.boundAddress = "127.0.0.1"
-    acfg.mediaConfig.transportConfig.port = args.rtp_port or (30000 + (time.time_ns() // 1000) % 20000)
+    acfg.mediaConfig.transportConfig.port = args.rtp_port or (
+        30000 + (time.time_ns() // 1000) % 20000
+    )
     acfg.mediaConfig.transportConfig.portRange = 200
     account = pj.Account()
     account.create(acfg)

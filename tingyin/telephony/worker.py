@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from tingyin.bus.events import WorkerReady
 from tingyin.telephony.endpoint import MediaWorker, WorkerConfig
@@ -60,7 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         format=f"%(asctime)s worker-{config.index} %(levelname)s %(name)s: %(message)s",
     )
     worker: MediaWorker | None = None
-    link = WorkerLink(hub_socket, config.index, on_command=lambda c: worker and worker.submit(c))
+
+    def on_command(command: dict[str, Any]) -> None:
+        if worker is not None:
+            worker.submit(command)
+
+    link = WorkerLink(hub_socket, config.index, on_command=on_command)
     link.start()
     worker = MediaWorker(config, link.send_event)
 
@@ -77,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         link.close()
         return 3
     link.send_event(
-        WorkerReady(worker=config.index, sip_host=config.sip_host, sip_port=config.sip_port,
-                    pid=os.getpid())
+        WorkerReady(
+            worker=config.index, sip_host=config.sip_host, sip_port=config.sip_port, pid=os.getpid()
+        )
     )
     log.info("ready on %s:%d", config.sip_host, config.sip_port)
     try:

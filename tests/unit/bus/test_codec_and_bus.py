@@ -29,7 +29,9 @@ def test_every_event_round_trips() -> None:
     assert all(cls.__dataclass_params__.frozen for cls in ALL_EVENTS)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("data", [b"", b"{}", b'{"type": "Nope"}', b'{"type": "CallEnded"}', b"\xff"])
+@pytest.mark.parametrize(
+    "data", [b"", b"{}", b'{"type": "Nope"}', b'{"type": "CallEnded"}', b"\xff"]
+)
 def test_garbage_is_a_clear_error(data: bytes) -> None:
     with pytest.raises(EventDecodeError):
         decode_event(data)

@@ -55,21 +55,38 @@ def test_users_are_hashed_audited_and_authenticate(db: Database) -> None:
 def test_call_events_build_the_cdr(db: Database) -> None:
     t0 = utcnow()
     events = [
-        CallRinging(call_id="c1", sip_call_id="abc@h", worker=1, caller="13812345678",
-                    dialed="400800", at=t0),
+        CallRinging(
+            call_id="c1",
+            sip_call_id="abc@h",
+            worker=1,
+            caller="13812345678",
+            dialed="400800",
+            at=t0,
+        ),
         CallRecordingStarted(call_id="c1", path="2026/01/01/c1.wav", at=t0),
         CallAnswered(call_id="c1", codec="PCMU", at=t0 + timedelta(seconds=1)),
         DtmfReceived(call_id="c1", digit="5", at=t0 + timedelta(seconds=2)),
-        CallEnded(call_id="c1", reason="hangup", sip_status=200, recording_path="2026/01/01/c1.wav",
-                  recording_seconds=4.0, legs=(LegStats(leg="caller", frames=200),),
-                  at=t0 + timedelta(seconds=5)),
+        CallEnded(
+            call_id="c1",
+            reason="hangup",
+            sip_status=200,
+            recording_path="2026/01/01/c1.wav",
+            recording_seconds=4.0,
+            legs=(LegStats(leg="caller", frames=200),),
+            at=t0 + timedelta(seconds=5),
+        ),
     ]
     for event in events:
         with db.session() as session:
             apply_call_event(session, event)
     with db.session() as session:
         (call,) = list_calls(session)
-        assert (call.status, call.codec, call.worker, call.end_reason) == ("ended", "PCMU", 1, "hangup")
+        assert (call.status, call.codec, call.worker, call.end_reason) == (
+            "ended",
+            "PCMU",
+            1,
+            "hangup",
+        )
         assert call.answered_at == t0 + timedelta(seconds=1)
         assert call.ended_at is not None and call.ended_at.tzinfo is not None
         assert call.legs[0]["frames"] == 200
@@ -79,8 +96,12 @@ def test_call_events_build_the_cdr(db: Database) -> None:
 def test_a_dead_worker_fails_only_its_open_calls(db: Database) -> None:
     with db.session() as session:
         for call_id, worker in (("a", 0), ("b", 1), ("c", 0)):
-            apply_call_event(session, CallRinging(call_id=call_id, sip_call_id=call_id,
-                                                  worker=worker, caller="1", dialed="2"))
+            apply_call_event(
+                session,
+                CallRinging(
+                    call_id=call_id, sip_call_id=call_id, worker=worker, caller="1", dialed="2"
+                ),
+            )
         apply_call_event(session, CallEnded(call_id="c", reason="hangup"))
     with db.session() as session:
         assert fail_open_calls(session, 0, "worker-0-died", utcnow()) == ["a"]
