@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import logging
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from tingyin.config import Settings, SettingsError, load_settings
+from tingyin.logsetup import configure_logging
 
 app = typer.Typer(
     help="Tingyin (听音): voice call center for food-delivery customer service.",
@@ -43,12 +43,7 @@ def _settings(config: Path | None, **flags: Any) -> Settings:
 
 
 def _logging(settings: Settings) -> None:
-    # Logs go to stderr: stdout carries the one 'ready' line scripts wait for.
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s hub %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(settings.log_level, "hub")
 
 
 @app.command()

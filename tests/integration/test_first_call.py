@@ -156,3 +156,11 @@ def test_api_and_socket_need_a_login(hub: RunningHub) -> None:
     url = hub.http_url.replace("http://", "ws://") + "/ws/events"
     with pytest.raises(Exception), connect(url, open_timeout=5) as ws:
         ws.recv(timeout=5)
+
+
+def test_logs_hold_no_tokens_or_full_numbers(hub: RunningHub) -> None:
+    # Runs after the calls and websocket logins above (same module hub).
+    logs = "".join(p.read_text(errors="replace") for p in hub.data_dir.rglob("*.log"))
+    for token in hub.tokens.values():
+        assert token not in logs
+    assert "4008001234" not in logs  # the dialed service number appears only masked

@@ -98,6 +98,8 @@ async def serve(
             host=settings.http.bind_address,
             port=http_port,
             log_level=settings.log_level.lower(),
+            # Uvicorn's records propagate to our root handlers, whose filter scrubs tokens.
+            log_config=None,
             access_log=False,
             lifespan="on",
         )

@@ -194,7 +194,7 @@ class MediaWorker:
             self.calls[call.tingyin_id] = active
         caller = number_from_uri(info.remoteUri)
         dialed = number_from_uri(info.localUri)
-        log.info("call %s from %s to %s", call.tingyin_id, mask_number(caller), dialed)
+        log.info("call %s from %s to %s", call.tingyin_id, mask_number(caller), mask_number(dialed))
         self.publish(
             CallRinging(
                 call_id=call.tingyin_id,

@@ -25,7 +25,7 @@ from pathlib import Path
 TRANSPORTS = ("udp", "tcp")
 MODULES = (
     *("kex", "corex", "tm", "tmx", "sl", "rr", "pv", "maxfwd"),
-    *("textops", "siputils", "xlog", "sanity", "dispatcher"),
+    *("textops", "siputils", "xlog", "sanity", "dispatcher", "htable"),
 )
 _HOSTNAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 # Kamailio's own syntax is full of `$` ($ru, $du...), so the template uses @@NAME@@ markers.

@@ -17,6 +17,7 @@ from types import FrameType
 from typing import Any
 
 from tingyin.bus.events import WorkerReady
+from tingyin.logsetup import configure_logging
 from tingyin.telephony.endpoint import MediaWorker, WorkerConfig
 from tingyin.telephony.ipc import WorkerLink
 
@@ -55,11 +56,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[WorkerConfig, Path, str]:
 
 def main(argv: list[str] | None = None) -> int:
     config, hub_socket, level = parse_args(argv)
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format=f"%(asctime)s worker-{config.index} %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(level, f"worker-{config.index}")
     worker: MediaWorker | None = None
 
     def on_command(command: dict[str, Any]) -> None:
