@@ -20,7 +20,7 @@ from tingyin.bus import EventBus
 from tingyin.bus.events import CallEnded, CallRinging, Event, WorkerExited, WorkerReady
 from tingyin.config import Settings
 from tingyin.telephony.ipc import HubListener
-from tingyin.telephony.kamailio import KamailioPlan, KamailioProcess, write_files
+from tingyin.telephony.kamailio import KamailioError, KamailioPlan, KamailioProcess, write_files
 from tingyin.telephony.ports import free_port
 
 log = logging.getLogger(__name__)
@@ -204,7 +204,11 @@ class Supervisor:
                 self._spawn(slot)
             if self.kamailio is not None and self.kamailio.poll() is not None:
                 log.error("Kamailio exited; restarting it")
-                self.kamailio.start()
+                try:
+                    await asyncio.to_thread(self.kamailio.start)
+                except KamailioError as exc:  # e.g. its port is briefly still taken
+                    log.error("Kamailio restart failed (%s); retrying in 1 s", exc)
+                    await asyncio.sleep(1.0)
 
     async def _track(self, event: Event) -> None:
         if isinstance(event, WorkerReady) and 0 <= event.worker < len(self.slots):
