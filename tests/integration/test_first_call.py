@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from tests.integration.clients import caller_outcome, place_test_call, sipp_uac_pcap
@@ -156,6 +157,50 @@ def test_api_and_socket_need_a_login(hub: RunningHub) -> None:
     url = hub.http_url.replace("http://", "ws://") + "/ws/events"
     with pytest.raises(Exception), connect(url, open_timeout=5) as ws:
         ws.recv(timeout=5)
+
+
+def test_supervisor_hears_a_call_live_and_it_is_audited(hub: RunningHub, speech_wav: Path) -> None:
+    before = {c["id"] for c in hub.calls()}
+    proc = place_test_call(
+        f"sip:4008002222@{hub.sip_host}:{hub.sip_port}",
+        play=speech_wav,
+        hangup_after=6.0,
+        caller="13700001111",
+        wait=False,
+    )
+
+    def answered() -> dict[str, Any] | None:
+        return next((c for c in hub.calls() if c["id"] not in before and c["answered_at"]), None)
+
+    call = hub.wait_for("the call answered", answered, timeout=20)
+    url = hub.http_url.replace("http://", "ws://") + f"/ws/calls/{call['id']}/audio"
+
+    def bearer(role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {hub.tokens[role]}"}
+
+    with connect(url, additional_headers=bearer("agent"), open_timeout=10) as ws:
+        with pytest.raises(ConnectionClosed) as refused:
+            ws.recv(timeout=10)
+        assert refused.value.rcvd is not None and refused.value.rcvd.code == 4403
+
+    chunks: list[bytes] = []
+    with connect(url, additional_headers=bearer("supervisor"), open_timeout=10) as ws:
+        head = json.loads(ws.recv(timeout=10))
+        assert head["rate"] == 8000 and head["channels"] == 2
+        for message in ws:
+            if isinstance(message, bytes):
+                chunks.append(message)
+            elif json.loads(message)["type"] == "ended":
+                break
+    assert caller_outcome(proc)["answered"]
+    stereo = np.frombuffer(b"".join(chunks), dtype="<i2").reshape(-1, 2)
+    assert len(stereo) / 8000 > 2.0, "heard under 2 s of a 6 s call"
+    assert rms(stereo[:, 0]) > 100 and rms(stereo[:, 1]) > 100  # caller speech, greeting
+
+    audit = hub.get("/api/audit").json()
+    mine = [a for a in audit if a["object_id"] == call["id"] and a["username"] == "it-supervisor"]
+    assert {a["action"] for a in mine} == {"call.listen", "call.listen.end"}
+    assert not any(a["username"] == "it-agent" and a["object_id"] == call["id"] for a in audit)
 
 
 def test_logs_hold_no_tokens_or_full_numbers(hub: RunningHub) -> None:

@@ -22,6 +22,7 @@ import uvicorn
 
 from tingyin.bus import EventBus
 from tingyin.config import Settings
+from tingyin.hub.audio_relay import AudioRelay
 from tingyin.hub.cdr_writer import CdrWriter
 from tingyin.hub.supervisor import Supervisor
 from tingyin.store import Database
@@ -85,13 +86,17 @@ async def serve(
     listener = HubListener(hub_socket_path(settings), lambda _worker, event: bus.publish(event))
     await listener.start()
     supervisor = Supervisor(settings, bus, listener)
+    audio = AudioRelay(bus, listener.send_command, supervisor.worker_of)
+    listener.on_audio = audio.on_audio
 
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
     http_port = settings.http.port or free_port(settings.http.bind_address)
-    app = create_app(AppContext(settings, db, secret_key, bus=bus, health=supervisor.health))
+    app = create_app(
+        AppContext(settings, db, secret_key, bus=bus, health=supervisor.health, audio=audio)
+    )
     server = _Server(
         uvicorn.Config(
             app,

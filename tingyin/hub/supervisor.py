@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import IO
 
 from tingyin.bus import EventBus
-from tingyin.bus.events import CallEnded, CallRinging, Event, WorkerExited, WorkerReady
+from tingyin.bus.events import (
+    CallEnded,
+    CallFailed,
+    CallRinging,
+    Event,
+    WorkerExited,
+    WorkerReady,
+)
 from tingyin.config import Settings
 from tingyin.telephony.ipc import HubListener
 from tingyin.telephony.kamailio import KamailioError, KamailioPlan, KamailioProcess, write_files
@@ -215,6 +222,13 @@ class Supervisor:
             self.slots[event.worker].ready.set()
         elif isinstance(event, CallRinging) and 0 <= event.worker < len(self.slots):
             self.slots[event.worker].active_calls.add(event.call_id)
-        elif isinstance(event, CallEnded):
+        elif isinstance(event, CallEnded | CallFailed):
             for slot in self.slots:
                 slot.active_calls.discard(event.call_id)
+
+    def worker_of(self, call_id: str) -> int | None:
+        """The worker holding a call in progress, if any."""
+        for slot in self.slots:
+            if call_id in slot.active_calls:
+                return slot.index
+        return None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from tingyin.telephony.recording import StereoWavWriter
@@ -10,6 +12,9 @@ from tingyin.telephony.recording import StereoWavWriter
 # If one channel runs this many frames ahead, the other is padded with silence rather than
 # letting the channels drift apart (a port added late, a missed tick).
 MAX_SKEW_FRAMES = 10
+
+# Receives each batch of paired frames as written: (caller PCM, other side PCM), equal lengths.
+AudioSink = Callable[[bytes, bytes], None]
 
 
 class CallRecorder:
@@ -27,13 +32,21 @@ class CallRecorder:
         self._silence = bytes(rate * frame_ms // 1000 * 2)
         self._writer = StereoWavWriter(path, rate)
         self._ticks_since_flush = 0
+        # The writer thread pumps while the SIP thread may close (call ended): one at a time.
+        self._lock = threading.Lock()
+        self._closed = False
 
     @property
     def seconds(self) -> float:
         return self._writer.seconds
 
-    def pump(self, final: bool = False) -> None:
-        """Move the frames both channels have into the file (called by one writer thread)."""
+    def pump(self, final: bool = False, sink: AudioSink | None = None) -> None:
+        """Move the frames both channels have into the file, and to ``sink`` if given."""
+        with self._lock:
+            if not self._closed:
+                self._pump(final, sink)
+
+    def _pump(self, final: bool, sink: AudioSink | None) -> None:
         left_out: list[bytes] = []
         right_out: list[bytes] = []
         while True:
@@ -49,8 +62,11 @@ class CallRecorder:
             left_out.append(self._fit(self._left.popleft()))
             right_out.append(self._fit(self._right.popleft()))
         if left_out:
-            self._writer.write(b"".join(left_out), b"".join(right_out))
+            left, right = b"".join(left_out), b"".join(right_out)
+            self._writer.write(left, right)
             self._ticks_since_flush += len(left_out)
+            if sink is not None:
+                sink(left, right)
         if self._ticks_since_flush >= 50 or final:
             self._writer.flush()
             self._ticks_since_flush = 0
@@ -63,7 +79,11 @@ class CallRecorder:
         return (frame + self._silence)[: len(self._silence)]
 
     def close(self) -> None:
-        try:
-            self.pump(final=True)
-        finally:
-            self._writer.close()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                self._pump(final=True, sink=None)
+            finally:
+                self._writer.close()

@@ -29,7 +29,7 @@ from tingyin.bus.events import (
     utcnow,
 )
 from tingyin.privacy import mask_number, number_from_uri
-from tingyin.telephony.call_recorder import CallRecorder
+from tingyin.telephony.call_recorder import AudioSink, CallRecorder
 from tingyin.telephony.media import FrameTap, fast_read_works
 
 log = logging.getLogger(__name__)
@@ -92,9 +92,17 @@ class WorkerAccount(pj.Account):  # type: ignore[misc]
 
 
 class MediaWorker:
-    def __init__(self, config: WorkerConfig, publish: Callable[[Event], None]) -> None:
+    def __init__(
+        self,
+        config: WorkerConfig,
+        publish: Callable[[Event], None],
+        send_audio: Callable[[str, bytes, bytes], None] | None = None,
+    ) -> None:
         self.config = config
         self.publish = publish
+        self.send_audio = send_audio
+        # Calls whose audio the hub asked for (someone listens or transcribes); others stay local.
+        self.streaming: set[str] = set()
         self.calls: dict[str, ActiveCall] = {}
         self._finished: list[ActiveCall] = []
         self._lock = threading.Lock()  # guards calls between the SIP loop and the writer thread
@@ -291,18 +299,28 @@ class MediaWorker:
             active.player = None
             with self._lock:
                 self.calls.pop(active.call_id, None)
+            self.streaming.discard(active.call_id)
 
     def _write_loop(self) -> None:
         self.ep.libRegisterThread("recorder")
         while not self._stop.is_set():
             with self._lock:
-                recorders = [a.recorder for a in self.calls.values() if a.recorder is not None]
-            for recorder in recorders:
+                recorders = [
+                    (a.call_id, a.recorder) for a in self.calls.values() if a.recorder is not None
+                ]
+            for call_id, recorder in recorders:
+                sink = self._audio_sink(call_id) if call_id in self.streaming else None
                 try:
-                    recorder.pump()
+                    recorder.pump(sink=sink)
                 except OSError:
                     log.exception("recording %s failed (disk full?)", recorder.path.name)
             time.sleep(0.1)
+
+    def _audio_sink(self, call_id: str) -> AudioSink | None:
+        send = self.send_audio
+        if send is None:
+            return None
+        return lambda left, right: send(call_id, left, right)
 
     # -- helpers ----------------------------------------------------------------------------
     def _handle_commands(self) -> None:
@@ -316,6 +334,12 @@ class MediaWorker:
                 active = self.calls.get(str(command.get("call_id")))
                 if active is not None and not active.ended:
                     _hangup(active.call)
+            elif name == "stream":
+                call_id = str(command.get("call_id"))
+                if command.get("on"):
+                    self.streaming.add(call_id)
+                else:
+                    self.streaming.discard(call_id)
             elif name in ("shutdown", "hub-lost"):
                 self._stop.set()
 

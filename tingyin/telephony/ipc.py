@@ -2,9 +2,10 @@
 
 Frames are ``kind (1 byte) | length (4 bytes, big endian) | payload``:
 ``E`` an event (JSON, see tingyin.bus.codec) worker → hub; ``H`` hello (JSON: worker index)
-worker → hub; ``C`` a command (JSON) hub → worker. PCM frames will ride the same socket as
-``P`` frames. Unix sockets were chosen over shared memory for simplicity: see bench/ipc_cost.py
-for the measured cost per stream.
+worker → hub; ``C`` a command (JSON) hub → worker; ``A`` audio worker → hub, sent only for calls
+the hub asked for with a ``stream`` command: ``call id (32 ASCII) | caller PCM length (4 bytes) |
+caller PCM | other side PCM`` (16-bit 8 kHz mono each, about 100 ms per frame). Unix sockets
+were chosen over shared memory: bench/ipc_cost.py measures what a stream costs.
 
 The worker side never blocks a pjsip thread: events go into a bounded queue drained by a sender
 thread; if the hub is unreachable, the oldest events are dropped and counted.
@@ -21,7 +22,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +36,34 @@ MAX_FRAME = 1 << 20
 KIND_EVENT = b"E"
 KIND_HELLO = b"H"
 KIND_COMMAND = b"C"
+KIND_AUDIO = b"A"
+CALL_ID_BYTES = 32
+_AUDIO_LEN = struct.Struct(">I")
 
 
 def pack(kind: bytes, payload: bytes) -> bytes:
     return HEADER.pack(kind, len(payload)) + payload
+
+
+def pack_audio(call_id: str, left: bytes, right: bytes) -> bytes:
+    head = call_id.encode("ascii")
+    if len(head) != CALL_ID_BYTES:
+        raise ValueError(f"call id must be {CALL_ID_BYTES} characters: {call_id!r}")
+    return head + _AUDIO_LEN.pack(len(left)) + left + right
+
+
+def unpack_audio(payload: bytes) -> tuple[str, bytes, bytes]:
+    if len(payload) < CALL_ID_BYTES + _AUDIO_LEN.size:
+        raise ValueError("audio frame too short")
+    call_id = payload[:CALL_ID_BYTES].decode("ascii")
+    (n_left,) = _AUDIO_LEN.unpack_from(payload, CALL_ID_BYTES)
+    start = CALL_ID_BYTES + _AUDIO_LEN.size
+    if start + n_left > len(payload):
+        raise ValueError("audio frame length field overruns the frame")
+    return call_id, payload[start : start + n_left], payload[start + n_left :]
+
+
+AudioHandler = Callable[[str, bytes, bytes], None]
 
 
 class WorkerLink:
@@ -74,6 +99,9 @@ class WorkerLink:
 
     def send_event(self, event: Event) -> None:
         self._put(pack(KIND_EVENT, encode_event(event)))
+
+    def send_audio(self, call_id: str, left: bytes, right: bytes) -> None:
+        self._put(pack(KIND_AUDIO, pack_audio(call_id, left, right)))
 
     def close(self, timeout: float = 2.0) -> None:
         """Flush queued events, then close."""
@@ -148,15 +176,18 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
-EventSink = Callable[[int, Event], Awaitable[None] | None]
-
-
 class HubListener:
     """The hub's end: accepts worker connections, decodes their events, sends commands."""
 
-    def __init__(self, path: Path, on_event: Callable[[int, Event], None]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        on_event: Callable[[int, Event], None],
+        on_audio: AudioHandler | None = None,
+    ) -> None:
         self.path = path
         self._on_event = on_event
+        self.on_audio = on_audio
         self._writers: dict[int, asyncio.StreamWriter] = {}
         self._server: asyncio.Server | None = None
         self.connected: asyncio.Event = asyncio.Event()
@@ -209,6 +240,11 @@ class HubListener:
                         self._on_event(worker, decode_event(payload))
                     except ValueError:
                         log.exception("worker %s sent an undecodable event", worker)
+                elif kind == KIND_AUDIO and self.on_audio is not None:
+                    try:
+                        self.on_audio(*unpack_audio(payload))
+                    except ValueError:
+                        log.exception("worker %s sent a bad audio frame", worker)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:

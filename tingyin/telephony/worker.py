@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
     link = WorkerLink(hub_socket, config.index, on_command=on_command)
     link.start()
-    worker = MediaWorker(config, link.send_event)
+    worker = MediaWorker(config, link.send_event, link.send_audio)
 
     def _terminate(_signum: int, _frame: FrameType | None) -> None:
         assert worker is not None

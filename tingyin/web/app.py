@@ -15,7 +15,7 @@ from tingyin.audit import api as audit_api
 from tingyin.bus import EventBus
 from tingyin.telephony import api as telephony_api
 from tingyin.web import api as web_api
-from tingyin.web import events, pages
+from tingyin.web import events, listen, pages
 from tingyin.web.context import AppContext
 from tingyin.web.deps import current_user
 from tingyin.web.errors import install_error_handlers
@@ -62,6 +62,7 @@ def create_app(context: AppContext) -> FastAPI:
     for router in PROTECTED_ROUTERS:
         app.include_router(router, dependencies=[Depends(current_user)])
     app.include_router(events.router)
+    app.include_router(listen.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tingyin.bus import EventBus
 from tingyin.config import Settings
 from tingyin.store import Database
+
+if TYPE_CHECKING:
+    from tingyin.hub.audio_relay import AudioRelay
 
 
 @dataclass
@@ -20,3 +23,5 @@ class AppContext:
     bus: EventBus | None = None
     # Health of the other parts (workers, Kamailio), reported by GET /api/health.
     health: Callable[[], dict[str, Any]] = field(default=lambda: {})
+    # Live call audio from the media workers; None where this process runs no workers.
+    audio: AudioRelay | None = None

@@ -21,7 +21,8 @@ from starlette.concurrency import run_in_threadpool
 from tingyin.bus import EventBus
 from tingyin.bus.codec import event_to_dict
 from tingyin.bus.events import CallEvent, Event, utcnow
-from tingyin.web.auth import COOKIE_NAME, read_token, token_from
+from tingyin.store.models import User
+from tingyin.web.auth import COOKIE_NAME, TokenClaims, read_token, token_from
 from tingyin.web.context import AppContext
 from tingyin.web.deps import authenticate_token
 
@@ -31,7 +32,7 @@ router = APIRouter()
 
 OUTBOX_SIZE = 256
 CLOSE_NOT_LOGGED_IN = 4401  # 4000–4999 are the application's; 4401 mirrors HTTP 401
-_GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what a send to a closed socket raises
+SOCKET_GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what a send to a closed socket raises
 
 
 def may_see(role: str, event: Event) -> bool:
@@ -72,8 +73,8 @@ def _same_origin(websocket: WebSocket) -> bool:
     return origin is None or urlsplit(origin).netloc == websocket.headers.get("host")
 
 
-@router.websocket("/ws/events")
-async def events(websocket: WebSocket) -> None:
+async def websocket_login(websocket: WebSocket) -> tuple[User, TokenClaims] | None:
+    """The socket's user and token claims; None (socket refused) without a valid login."""
     context = cast(AppContext, websocket.app.state.context)
     token = token_from(websocket, allow_query=True)
     from_cookie = token is not None and token == websocket.cookies.get(COOKIE_NAME)
@@ -82,7 +83,16 @@ async def events(websocket: WebSocket) -> None:
     if user is None or claims is None or (from_cookie and not _same_origin(websocket)):
         # Before accept: the server answers the handshake with HTTP 403.
         await websocket.close(code=CLOSE_NOT_LOGGED_IN)
+        return None
+    return user, claims
+
+
+@router.websocket("/ws/events")
+async def events(websocket: WebSocket) -> None:
+    login = await websocket_login(websocket)
+    if login is None:
         return
+    user, claims = login
     role = user.role
     outbox = Outbox()
 
@@ -95,7 +105,7 @@ async def events(websocket: WebSocket) -> None:
     try:
         await websocket.accept()
         await _serve(websocket, outbox, claims.expires_at)
-    except _GONE:
+    except SOCKET_GONE:
         pass
     finally:
         unsubscribe()
@@ -118,7 +128,7 @@ async def _serve(websocket: WebSocket, outbox: Outbox, expires_at: datetime) -> 
         # a bare CancelledError that anyio's cancel scopes no longer recognise as theirs.
         await asyncio.wait(pending)
     if not done:
-        with contextlib.suppress(*_GONE):
+        with contextlib.suppress(*SOCKET_GONE):
             await websocket.close(code=CLOSE_NOT_LOGGED_IN)
 
 
@@ -139,5 +149,5 @@ async def send_events(websocket: WebSocket, outbox: Outbox) -> None:
                 reported = outbox.dropped
                 await websocket.send_text(json.dumps({"type": "dropped", "count": reported}))
             await websocket.send_text(json.dumps(event_to_dict(event), ensure_ascii=False))
-        except _GONE:
+        except SOCKET_GONE:
             return
