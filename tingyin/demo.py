@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from tingyin.accounts.actions import create_user
 from tingyin.accounts.queries import user_by_name
@@ -29,21 +31,45 @@ DEMO_LINES = (
 )
 
 
+LOGINS_FILE = "demo-logins.txt"
+
+
 def seed_demo(settings: Settings) -> Iterator[str]:
-    """Create the demo users that do not exist yet; yields one line per new user."""
+    """Create the demo users that do not exist yet, each with a random password.
+
+    The passwords are kept (mode 0600) in the data directory's demo-logins.txt, so a second
+    ``tingyin demo`` can show them again; yields one line per demo login.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    logins_path = settings.data_dir / LOGINS_FILE
+    logins = _read_logins(logins_path)
     db = Database(settings.resolved_database_url)
     db.migrate()
     try:
         with db.session() as session:
             for username, role, display in DEMO_USERS:
-                if user_by_name(session, username) is not None:
-                    continue
-                password = secrets.token_urlsafe(9)
-                create_user(session, username, password, role, display_name=display)
-                yield f"demo user {username} ({role}) password: {password}"
+                if user_by_name(session, username) is None:
+                    logins[username] = secrets.token_urlsafe(9)
+                    create_user(session, username, logins[username], role, display_name=display)
     finally:
         db.dispose()
+    _write_logins(logins_path, logins)
+    for username, role, _display in DEMO_USERS:
+        password = logins.get(username, "(changed; not shown)")
+        yield f"demo login {username:<10} ({role:<10}) password: {password}"
+
+
+def _read_logins(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    pairs = (line.split("\t", 1) for line in path.read_text().splitlines() if "\t" in line)
+    return {name: password for name, password in pairs}
+
+
+def _write_logins(path: Path, logins: dict[str, str]) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.writelines(f"{name}\t{password}\n" for name, password in logins.items())
 
 
 async def place_demo_calls(settings: Settings, host: str, port: int, every: float) -> None:
