@@ -54,3 +54,10 @@ def test_masking_never_shows_a_whole_number() -> None:
     assert mask_number("110") == "*10"
     assert number_from_uri('"Li" <sip:13812345678@example.com;tag=1>') == "13812345678"
     assert number_from_uri("sip:400800@127.0.0.1:5060") == "400800"
+
+
+def test_shipped_example_config_loads_and_matches_the_defaults() -> None:
+    import tingyin.config
+
+    example = Path(tingyin.config.__file__).with_name("example.toml")
+    assert load_settings(example) == load_settings(None)
