@@ -22,10 +22,10 @@ import uvicorn
 
 from tingyin.bus import EventBus
 from tingyin.config import Settings
-from tingyin.hub.audio_relay import AudioRelay
 from tingyin.hub.cdr_writer import CdrWriter
 from tingyin.hub.supervisor import Supervisor
 from tingyin.store import Database
+from tingyin.telephony.audio_relay import AudioRelay
 from tingyin.telephony.ipc import HubListener
 from tingyin.telephony.ports import free_port
 from tingyin.telephony.prompts import greeting_path

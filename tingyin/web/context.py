@@ -11,7 +11,7 @@ from tingyin.config import Settings
 from tingyin.store import Database
 
 if TYPE_CHECKING:
-    from tingyin.hub.audio_relay import AudioRelay
+    from tingyin.telephony.audio_relay import AudioRelay
 
 
 @dataclass

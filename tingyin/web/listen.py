@@ -21,8 +21,8 @@ from starlette.concurrency import run_in_threadpool
 
 from tingyin.audit.actions import record_audit
 from tingyin.bus.events import utcnow
-from tingyin.hub.audio_relay import AudioStream
 from tingyin.store.models import User
+from tingyin.telephony.audio_relay import AudioStream
 from tingyin.web.context import AppContext
 from tingyin.web.events import SOCKET_GONE, until_disconnect, websocket_login
 

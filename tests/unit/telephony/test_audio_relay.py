@@ -7,7 +7,7 @@ from typing import Any
 
 from tingyin.bus import EventBus
 from tingyin.bus.events import CallEnded, WorkerExited
-from tingyin.hub.audio_relay import AudioRelay
+from tingyin.telephony.audio_relay import AudioRelay
 
 CALL = "c" * 32
 
