@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Coroutine
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -114,7 +115,14 @@ async def events(websocket: WebSocket) -> None:
 
 
 async def _serve(websocket: WebSocket, outbox: Outbox, expires_at: datetime) -> None:
-    sender = asyncio.create_task(send_events(websocket, outbox))
+    await serve_until_done(websocket, send_events(websocket, outbox), expires_at)
+
+
+async def serve_until_done(
+    websocket: WebSocket, send: Coroutine[Any, Any, None], expires_at: datetime
+) -> None:
+    """Run ``send`` until it returns, the browser leaves, or the login expires; then close."""
+    sender = asyncio.create_task(send)
     receiver = asyncio.create_task(until_disconnect(websocket))
     # The socket must not outlive the login: close it when the token expires.
     seconds_left = max(0.0, (expires_at - utcnow()).total_seconds())
@@ -127,9 +135,8 @@ async def _serve(websocket: WebSocket, outbox: Outbox, expires_at: datetime) -> 
         # wait, not gather: gather would turn a server-side cancellation of this task into
         # a bare CancelledError that anyio's cancel scopes no longer recognise as theirs.
         await asyncio.wait(pending)
-    if not done:
-        with contextlib.suppress(*SOCKET_GONE):
-            await websocket.close(code=CLOSE_NOT_LOGGED_IN)
+    with contextlib.suppress(*SOCKET_GONE):
+        await websocket.close(code=1000 if done else CLOSE_NOT_LOGGED_IN)
 
 
 async def until_disconnect(websocket: WebSocket) -> None:

@@ -8,7 +8,6 @@ interleaved stereo PCM (caller left, the other side right; 16-bit little-endian,
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -20,11 +19,10 @@ from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from tingyin.audit.actions import record_audit
-from tingyin.bus.events import utcnow
 from tingyin.store.models import User
 from tingyin.telephony.audio_relay import AudioStream
 from tingyin.web.context import AppContext
-from tingyin.web.events import SOCKET_GONE, until_disconnect, websocket_login
+from tingyin.web.events import SOCKET_GONE, serve_until_done, websocket_login
 
 log = logging.getLogger(__name__)
 
@@ -76,18 +74,7 @@ async def listen(websocket: WebSocket, call_id: str) -> None:
     await run_in_threadpool(_audit, context, user, "call.listen", call_id, {"mode": "listen"})
     try:
         await websocket.send_text(json.dumps(AUDIO_FORMAT))
-        sender = asyncio.create_task(_send_audio(websocket, stream))
-        receiver = asyncio.create_task(until_disconnect(websocket))
-        seconds_left = max(0.0, (claims.expires_at - utcnow()).total_seconds())
-        _done, pending = await asyncio.wait(
-            {sender, receiver}, timeout=seconds_left, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.wait(pending)
-        with contextlib.suppress(*SOCKET_GONE):
-            await websocket.close()
+        await serve_until_done(websocket, _send_audio(websocket, stream), claims.expires_at)
     except SOCKET_GONE:
         pass
     finally:
