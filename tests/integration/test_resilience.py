@@ -73,6 +73,26 @@ def test_more_calls_than_one_worker_holds(hub: RunningHub, tmp_path: Path) -> No
     assert len(per_worker) >= 3 and max(per_worker.values()) <= 4, per_worker
 
 
+def test_callers_hanging_up_at_once_leave_clean_records(hub: RunningHub) -> None:
+    """Hang-ups during the greeting's first frames: every call ends cleanly, files playable."""
+    before = {c["id"] for c in hub.calls()}
+    uri = f"sip:4008003333@{hub.sip_host}:{hub.sip_port}"
+    callers = [
+        place_test_call(uri, hangup_after=0.05 * i, caller=f"1360000000{i}", wait=False)
+        for i in range(6)
+    ]
+    for proc in callers:
+        caller_outcome(proc)
+    calls = hub.wait_calls_finished(6, since=before, timeout=40)
+    assert all(c["status"] == "ended" for c in calls), [c["status"] for c in calls]
+    for call in calls:
+        if call["recording_path"]:
+            recording = hub.data_dir / "recordings" / str(call["recording_path"])
+            with wave.open(str(recording)) as wav:
+                assert wav.getnchannels() == 2
+    assert all(w["alive"] and w["restarts"] == 0 for w in hub.health()["parts"]["workers"])
+
+
 def test_killed_worker_loses_only_its_own_calls(hub: RunningHub, speech_wav: Path) -> None:
     before = {c["id"] for c in hub.calls()}
     uri = f"sip:4008001111@{hub.sip_host}:{hub.sip_port}"
