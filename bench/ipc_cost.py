@@ -35,14 +35,14 @@ def worker_main(path: str, streams: int, seconds: float, burst: int) -> None:
     tick = 0
     while time.monotonic() - start < seconds:  # paced: every stream, every 100 ms
         for call_id in ids:
-            link.send_audio(call_id, STAMP.pack(time.monotonic_ns()) + pad, right)
+            link.send_audio(call_id, 0, STAMP.pack(time.monotonic_ns()) + pad, right)
         tick += 1
         time.sleep(max(0.0, start + tick * 0.1 - time.monotonic()))
     paced_cpu = _cpu()
     time.sleep(0.5)
-    link.send_audio("f" * 32, STAMP.pack(0) + pad, right)  # marks the burst's start
+    link.send_audio("f" * 32, 0, STAMP.pack(0) + pad, right)  # marks the burst's start
     for _ in range(burst):
-        link.send_audio(ids[0], STAMP.pack(-1) + pad, right)
+        link.send_audio(ids[0], 0, STAMP.pack(-1) + pad, right)
     link.close(timeout=30)
     print(f"worker cpu while paced  {paced_cpu:.3f} s", flush=True)
 
@@ -58,7 +58,7 @@ async def hub_main(streams: int, seconds: float, burst: int) -> None:
     burst_start = 0.0
     marks: dict[str, float] = {}
 
-    def on_audio(call_id: str, left: bytes, _right: bytes) -> None:
+    def on_audio(call_id: str, _offset: int, left: bytes, _right: bytes) -> None:
         nonlocal burst_seen, burst_start
         (sent,) = STAMP.unpack_from(left)
         if sent > 0:

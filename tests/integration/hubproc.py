@@ -86,10 +86,19 @@ def add_users(data_dir: Path) -> None:
         )  # fmt: skip
 
 
-def start_hub(data_dir: Path, workers: int = 4, timeout: float = 90.0) -> RunningHub:
+def start_hub(
+    data_dir: Path,
+    workers: int = 4,
+    timeout: float = 90.0,
+    env: dict[str, str] | None = None,
+) -> RunningHub:
     data_dir.mkdir(parents=True, exist_ok=True)
     add_users(data_dir)
-    env = dict(os.environ, TINGYIN_SIP__RTP_PORT_BASE=str(20000 + (os.getpid() % 300) * 100))
+    env = dict(
+        os.environ,
+        TINGYIN_SIP__RTP_PORT_BASE=str(20000 + (os.getpid() % 300) * 100),
+        **(env or {}),
+    )
     hub_log = (data_dir / "hub.log").open("w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "tingyin.cli", "serve", "--data-dir", str(data_dir),

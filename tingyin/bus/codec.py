@@ -9,7 +9,7 @@ import typing
 from datetime import datetime
 from typing import Any
 
-from tingyin.bus.events import ALL_EVENTS, Event, LegStats
+from tingyin.bus.events import ALL_EVENTS, Event
 
 _BY_NAME: dict[str, type[Event]] = {cls.__name__: cls for cls in ALL_EVENTS}
 
@@ -64,8 +64,8 @@ def _typed(hint: Any, value: Any) -> Any:
     origin = typing.get_origin(hint)
     if origin is tuple:
         (item, *_) = typing.get_args(hint)
-        if item is LegStats:
-            return tuple(LegStats(**v) for v in value)
+        if dataclasses.is_dataclass(item) and isinstance(item, type):
+            return tuple(item(**v) for v in value)
         return tuple(value)
     if origin in (types.UnionType, typing.Union):
         inner = [a for a in typing.get_args(hint) if a is not type(None)]

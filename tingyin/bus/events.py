@@ -94,6 +94,58 @@ class WorkerExited(Event):
     active_calls: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True)
+class Word:
+    """One recognised word; times in seconds from the start of the call's recording."""
+
+    word: str
+    start: float
+    end: float
+    conf: float = 1.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscriptPartial(CallEvent):
+    """The words heard so far in an utterance still being spoken (replaces the previous one)."""
+
+    leg: str
+    text: str
+    words: tuple[Word, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscriptFinal(CallEvent):
+    """A finished utterance of one leg (the leg is the speaker)."""
+
+    leg: str
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...] = ()
+    source: str = "live"  # live | post (re-run from the recording)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscriptLegStatus(CallEvent):
+    """Where one leg's transcript stands: live, complete, pending (to fill post-call), failed."""
+
+    leg: str
+    status: str
+    source: str = "live"
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class AsrOverloaded(Event):
+    """More legs than the ASR can follow live: one was shed (or not admitted) to post-call."""
+
+    call_id: str
+    leg: str
+    live_legs: int
+    capacity: int
+    reason: str
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     CallRinging,
     CallAnswered,
@@ -103,4 +155,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CallFailed,
     WorkerReady,
     WorkerExited,
+    TranscriptPartial,
+    TranscriptFinal,
+    TranscriptLegStatus,
+    AsrOverloaded,
 )

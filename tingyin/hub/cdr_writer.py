@@ -7,8 +7,16 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from tingyin.asr.actions import apply_transcript_event
 from tingyin.bus import EventBus
-from tingyin.bus.events import CallEvent, Event, WorkerExited
+from tingyin.bus.events import (
+    CallEvent,
+    Event,
+    TranscriptFinal,
+    TranscriptLegStatus,
+    TranscriptPartial,
+    WorkerExited,
+)
 from tingyin.store import Database
 from tingyin.store.models import Call
 from tingyin.telephony.actions import apply_call_event, fail_open_calls
@@ -39,7 +47,8 @@ class CdrWriter:
         self._executor.shutdown(wait=True)
 
     async def _enqueue(self, event: Event) -> None:
-        self._queue.put_nowait(event)
+        if not isinstance(event, TranscriptPartial):  # partials are for screens only
+            self._queue.put_nowait(event)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -57,7 +66,10 @@ class CdrWriter:
             self._worker_died(event)
             return
         with self.db.session() as session:
-            apply_call_event(session, event)
+            if isinstance(event, TranscriptFinal | TranscriptLegStatus):
+                apply_transcript_event(session, event)
+            else:
+                apply_call_event(session, event)
 
     def _worker_died(self, event: WorkerExited) -> None:
         reason = f"worker-{event.worker}-died"

@@ -20,10 +20,12 @@ from typing import Any, TextIO
 
 import uvicorn
 
+from tingyin.asr.models import ModelNotFoundError, resolve_model
+from tingyin.asr.service import AsrService
 from tingyin.bus import EventBus
 from tingyin.config import Settings
 from tingyin.hub.cdr_writer import CdrWriter
-from tingyin.hub.supervisor import Supervisor
+from tingyin.hub.supervisor import StartupError, Supervisor
 from tingyin.store import Database
 from tingyin.telephony.audio_relay import AudioRelay
 from tingyin.telephony.ipc import HubListener
@@ -58,12 +60,27 @@ def load_secret_key(settings: Settings) -> str:
     return key
 
 
-def hub_socket_path(settings: Settings) -> Path:
-    path = (settings.run_dir / "hub.sock").resolve()
+def hub_socket_path(settings: Settings, name: str = "hub") -> Path:
+    path = (settings.run_dir / f"{name}.sock").resolve()
     if len(str(path)) <= UNIX_PATH_MAX:
         return path
     digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
-    return Path(tempfile.gettempdir()) / f"tingyin-{digest}.sock"
+    return Path(tempfile.gettempdir()) / f"tingyin-{digest}-{name}.sock"
+
+
+def asr_service(settings: Settings, bus: EventBus) -> AsrService | None:
+    """Live transcription if a model is there; without one, calls are still recorded."""
+    if not settings.asr.enabled:
+        return None
+    try:
+        model = resolve_model(settings.asr.model, settings.models_dir, settings.asr.language)
+    except ModelNotFoundError as exc:
+        if settings.asr.model:  # asked for by name: a configuration error
+            raise StartupError(str(exc)) from None
+        log.warning("live transcription is off: %s", exc)
+        return None
+    log.info("live transcription with model %s (%s)", model.name, model.source)
+    return AsrService(settings, bus, model.path, hub_socket_path(settings, "asr"), model.name)
 
 
 async def serve(
@@ -88,15 +105,20 @@ async def serve(
     supervisor = Supervisor(settings, bus, listener)
     audio = AudioRelay(bus, listener.send_command, supervisor.worker_of)
     listener.on_audio = audio.on_audio
+    asr = asr_service(settings, bus)
+    if asr is not None:
+        audio.add_tap(asr.dispatcher.on_audio)
+        supervisor.stream_all = True
+
+    def health() -> dict[str, object]:
+        return supervisor.health() | {"asr": asr.health() if asr is not None else None}
 
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
 
     http_port = settings.http.port or free_port(settings.http.bind_address)
-    app = create_app(
-        AppContext(settings, db, secret_key, bus=bus, health=supervisor.health, audio=audio)
-    )
+    app = create_app(AppContext(settings, db, secret_key, bus=bus, health=health, audio=audio))
     server = _Server(
         uvicorn.Config(
             app,
@@ -117,6 +139,11 @@ async def serve(
             settings.language,
             settings.data_dir / "prompts",
         )
+        if asr is not None:
+            try:
+                await asr.start()
+            except (RuntimeError, TimeoutError) as exc:
+                raise StartupError(f"live transcription did not start: {exc}") from None
         await supervisor.start(greeting)
         server_task = loop.create_task(server.serve(), name="http")
         while not server.started:
@@ -144,6 +171,8 @@ async def serve(
             server.should_exit = True
             await asyncio.gather(server_task, return_exceptions=True)
         await supervisor.stop()
+        if asr is not None:
+            await asr.stop()
         await listener.stop()
         await bus.drain()
         await cdr.stop()

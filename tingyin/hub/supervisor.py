@@ -63,6 +63,7 @@ class Supervisor:
         self._monitor: asyncio.Task[None] | None = None
         self._greeting: Path | None = None
         self.logs_dir = settings.data_dir / "logs"
+        self.stream_all = False  # set before start() when live transcription is on
         bus.subscribe(Event, self._track)
 
     # -- start / stop ---------------------------------------------------------------------
@@ -148,6 +149,8 @@ class Supervisor:
         ]  # fmt: skip
         if self._greeting is not None:
             cmd += ["--greeting", str(self._greeting.resolve())]
+        if self.stream_all:
+            cmd.append("--stream-all")
         if slot.log_file is None:
             slot.log_file = (self.logs_dir / f"worker-{slot.index}.log").open("ab")
         slot.ready.clear()

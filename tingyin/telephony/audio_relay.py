@@ -15,6 +15,7 @@ from typing import Any
 
 from tingyin.bus import EventBus
 from tingyin.bus.events import CallEnded, CallFailed, WorkerExited
+from tingyin.telephony.ipc import AudioHandler
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,7 @@ class AudioRelay:
         self._worker_of = worker_of
         self._streams: dict[str, set[AudioStream]] = {}
         self._workers: dict[str, int] = {}
+        self._taps: list[AudioHandler] = []
         bus.subscribe(CallEnded, self._call_over)
         bus.subscribe(CallFailed, self._call_over)
         bus.subscribe(WorkerExited, self._worker_gone)
@@ -83,8 +85,14 @@ class AudioRelay:
     def listeners(self, call_id: str) -> int:
         return len(self._streams.get(call_id, ()))
 
-    def on_audio(self, call_id: str, left: bytes, right: bytes) -> None:
+    def add_tap(self, tap: AudioHandler) -> None:
+        """Also hand every frame of every streamed call to ``tap`` (live transcription)."""
+        self._taps.append(tap)
+
+    def on_audio(self, call_id: str, offset: int, left: bytes, right: bytes) -> None:
         """From the IPC listener, on the event loop."""
+        for tap in self._taps:
+            tap(call_id, offset, left, right)
         for stream in self._streams.get(call_id, ()):
             stream.offer((left, right))
 

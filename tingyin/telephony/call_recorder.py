@@ -13,8 +13,9 @@ from tingyin.telephony.recording import StereoWavWriter
 # letting the channels drift apart (a port added late, a missed tick).
 MAX_SKEW_FRAMES = 10
 
-# Receives each batch of paired frames as written: (caller PCM, other side PCM), equal lengths.
-AudioSink = Callable[[bytes, bytes], None]
+# Receives each batch of paired frames as written: (offset in samples into the recording,
+# caller PCM, other side PCM), equal lengths.
+AudioSink = Callable[[int, bytes, bytes], None]
 
 
 class CallRecorder:
@@ -63,10 +64,11 @@ class CallRecorder:
             right_out.append(self._fit(self._right.popleft()))
         if left_out:
             left, right = b"".join(left_out), b"".join(right_out)
+            offset = self._writer.frames
             self._writer.write(left, right)
             self._ticks_since_flush += len(left_out)
             if sink is not None:
-                sink(left, right)
+                sink(offset, left, right)
         if self._ticks_since_flush >= 50 or final:
             self._writer.flush()
             self._ticks_since_flush = 0
@@ -78,12 +80,13 @@ class CallRecorder:
             return frame
         return (frame + self._silence)[: len(self._silence)]
 
-    def close(self) -> None:
+    def close(self, sink: AudioSink | None = None) -> None:
+        """Write what is left (to ``sink`` too, so a stream ends where the file ends)."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
             try:
-                self._pump(final=True, sink=None)
+                self._pump(final=True, sink=sink)
             finally:
                 self._writer.close()

@@ -50,6 +50,7 @@ class WorkerConfig:
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
     transports: tuple[str, ...] = ("udp", "tcp")
     max_call_seconds: int = 3600
+    stream_all: bool = False  # send every call's audio to the hub (live transcription)
 
 
 @dataclass
@@ -96,7 +97,7 @@ class MediaWorker:
         self,
         config: WorkerConfig,
         publish: Callable[[Event], None],
-        send_audio: Callable[[str, bytes, bytes], None] | None = None,
+        send_audio: Callable[[str, int, bytes, bytes], None] | None = None,
     ) -> None:
         self.config = config
         self.publish = publish
@@ -271,7 +272,7 @@ class MediaWorker:
             recorder, active.recorder = active.recorder, None
         seconds = 0.0
         if recorder is not None:
-            recorder.close()
+            recorder.close(sink=self._sink_of(active.call_id))
             seconds = recorder.seconds
         legs = tuple(t.stats() for t in (active.caller_tap, active.other_tap) if t is not None)
         self.publish(
@@ -309,18 +310,18 @@ class MediaWorker:
                     (a.call_id, a.recorder) for a in self.calls.values() if a.recorder is not None
                 ]
             for call_id, recorder in recorders:
-                sink = self._audio_sink(call_id) if call_id in self.streaming else None
+                sink = self._sink_of(call_id)
                 try:
                     recorder.pump(sink=sink)
                 except OSError:
                     log.exception("recording %s failed (disk full?)", recorder.path.name)
             time.sleep(0.1)
 
-    def _audio_sink(self, call_id: str) -> AudioSink | None:
+    def _sink_of(self, call_id: str) -> AudioSink | None:
         send = self.send_audio
-        if send is None:
+        if send is None or not (self.config.stream_all or call_id in self.streaming):
             return None
-        return lambda left, right: send(call_id, left, right)
+        return lambda offset, left, right: send(call_id, offset, left, right)
 
     # -- helpers ----------------------------------------------------------------------------
     def _handle_commands(self) -> None:

@@ -3,8 +3,10 @@
 Frames are ``kind (1 byte) | length (4 bytes, big endian) | payload``:
 ``E`` an event (JSON, see tingyin.bus.codec) worker → hub; ``H`` hello (JSON: worker index)
 worker → hub; ``C`` a command (JSON) hub → worker; ``A`` audio worker → hub, sent only for calls
-the hub asked for with a ``stream`` command: ``call id (32 ASCII) | caller PCM length (4 bytes) |
-caller PCM | other side PCM`` (16-bit 8 kHz mono each, about 100 ms per frame). Unix sockets
+the hub asked for with a ``stream`` command (or every call, for ASR): ``call id (32 ASCII) |
+offset (8 bytes: samples into the call's recording) | caller PCM length (4 bytes) | caller PCM |
+other side PCM`` (16-bit 8 kHz mono each, about 100 ms per frame). The offset lets a consumer
+place audio on the recording's time line and notice gaps. Unix sockets
 were chosen over shared memory: bench/ipc_cost.py measures what a stream costs.
 
 The worker side never blocks a pjsip thread: events go into a bounded queue drained by a sender
@@ -28,42 +30,38 @@ from typing import Any
 
 from tingyin.bus.codec import decode_event, encode_event
 from tingyin.bus.events import Event
+from tingyin.bus.framing import HEADER, MAX_FRAME, pack, recv_frame
 
 log = logging.getLogger(__name__)
 
-HEADER = struct.Struct(">cI")
-MAX_FRAME = 1 << 20
 KIND_EVENT = b"E"
 KIND_HELLO = b"H"
 KIND_COMMAND = b"C"
 KIND_AUDIO = b"A"
 CALL_ID_BYTES = 32
-_AUDIO_LEN = struct.Struct(">I")
+_AUDIO_HEAD = struct.Struct(">QI")
 
 
-def pack(kind: bytes, payload: bytes) -> bytes:
-    return HEADER.pack(kind, len(payload)) + payload
-
-
-def pack_audio(call_id: str, left: bytes, right: bytes) -> bytes:
+def pack_audio(call_id: str, offset: int, left: bytes, right: bytes) -> bytes:
     head = call_id.encode("ascii")
     if len(head) != CALL_ID_BYTES:
         raise ValueError(f"call id must be {CALL_ID_BYTES} characters: {call_id!r}")
-    return head + _AUDIO_LEN.pack(len(left)) + left + right
+    return head + _AUDIO_HEAD.pack(offset, len(left)) + left + right
 
 
-def unpack_audio(payload: bytes) -> tuple[str, bytes, bytes]:
-    if len(payload) < CALL_ID_BYTES + _AUDIO_LEN.size:
+def unpack_audio(payload: bytes) -> tuple[str, int, bytes, bytes]:
+    if len(payload) < CALL_ID_BYTES + _AUDIO_HEAD.size:
         raise ValueError("audio frame too short")
     call_id = payload[:CALL_ID_BYTES].decode("ascii")
-    (n_left,) = _AUDIO_LEN.unpack_from(payload, CALL_ID_BYTES)
-    start = CALL_ID_BYTES + _AUDIO_LEN.size
+    offset, n_left = _AUDIO_HEAD.unpack_from(payload, CALL_ID_BYTES)
+    start = CALL_ID_BYTES + _AUDIO_HEAD.size
     if start + n_left > len(payload):
         raise ValueError("audio frame length field overruns the frame")
-    return call_id, payload[start : start + n_left], payload[start + n_left :]
+    return call_id, offset, payload[start : start + n_left], payload[start + n_left :]
 
 
-AudioHandler = Callable[[str, bytes, bytes], None]
+# (call id, offset in samples, caller PCM, other side PCM)
+AudioHandler = Callable[[str, int, bytes, bytes], None]
 
 
 class WorkerLink:
@@ -100,8 +98,8 @@ class WorkerLink:
     def send_event(self, event: Event) -> None:
         self._put(pack(KIND_EVENT, encode_event(event)))
 
-    def send_audio(self, call_id: str, left: bytes, right: bytes) -> None:
-        self._put(pack(KIND_AUDIO, pack_audio(call_id, left, right)))
+    def send_audio(self, call_id: str, offset: int, left: bytes, right: bytes) -> None:
+        self._put(pack(KIND_AUDIO, pack_audio(call_id, offset, left, right)))
 
     def close(self, timeout: float = 2.0) -> None:
         """Flush queued events, then close."""
@@ -156,24 +154,12 @@ class WorkerLink:
     def _receive_loop(self, sock: socket.socket) -> None:
         try:
             while True:
-                head = _recv_exact(sock, HEADER.size)
-                kind, length = HEADER.unpack(head)
-                payload = _recv_exact(sock, length)
+                kind, payload = recv_frame(sock)
                 if kind == KIND_COMMAND:
                     self._on_command(json.loads(payload))
         except (OSError, ConnectionError, ValueError):
             if not self._stopping.is_set():
                 self._on_command({"command": "hub-lost"})
-
-
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("peer closed")
-        buf += chunk
-    return bytes(buf)
 
 
 class HubListener:

@@ -53,6 +53,11 @@ class StereoWavWriter:
     def seconds(self) -> float:
         return self._data_bytes / (self.rate * 4)
 
+    @property
+    def frames(self) -> int:
+        """Samples per channel written so far."""
+        return self._data_bytes // 4
+
     def write(self, left: bytes, right: bytes) -> None:
         """Append equal-length mono 16-bit blocks of the two channels."""
         if len(left) != len(right):

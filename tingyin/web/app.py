@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tingyin import __version__
 from tingyin.accounts import api as accounts_api
+from tingyin.asr import api as asr_api
 from tingyin.audit import api as audit_api
 from tingyin.bus import EventBus
 from tingyin.telephony import api as telephony_api
@@ -26,6 +27,7 @@ PUBLIC_ROUTERS: tuple[APIRouter, ...] = (web_api.router, accounts_api.public_rou
 PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     accounts_api.router,
     telephony_api.router,
+    asr_api.router,
     audit_api.router,
 )
 

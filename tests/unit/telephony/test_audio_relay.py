@@ -27,7 +27,7 @@ async def scenario() -> None:
     assert first is not None and second is not None
     assert commands == [(2, {"command": "stream", "call_id": CALL, "on": True})]
 
-    relay.on_audio(CALL, b"L", b"R")
+    relay.on_audio(CALL, 0, b"L", b"R")
     assert await first.get() == (b"L", b"R") and await second.get() == (b"L", b"R")
     await relay.close(first)
     assert len(commands) == 1 and relay.listeners(CALL) == 1
@@ -62,7 +62,7 @@ def test_slow_listener_drops_oldest_chunks() -> None:
         stream = await relay.open(CALL)
         assert stream is not None
         for i in range(60):
-            relay.on_audio(CALL, bytes([i]), b"")
+            relay.on_audio(CALL, i, bytes([i]), b"")
         assert stream.dropped == 10
         assert await stream.get() == (bytes([10]), b"")
 

@@ -9,7 +9,7 @@ CALL = "0123456789abcdef0123456789abcdef"
 
 def test_audio_frame_round_trips() -> None:
     left, right = b"\x01\x00" * 800, b"\x02\x00" * 800
-    assert unpack_audio(pack_audio(CALL, left, right)) == (CALL, left, right)
+    assert unpack_audio(pack_audio(CALL, 1234567, left, right)) == (CALL, 1234567, left, right)
 
 
 @pytest.mark.parametrize(
@@ -23,4 +23,4 @@ def test_bad_audio_frames_are_a_clear_error(payload: bytes) -> None:
 
 def test_call_id_must_have_the_fixed_width() -> None:
     with pytest.raises(ValueError):
-        pack_audio("short", b"", b"")
+        pack_audio("short", 0, b"", b"")

@@ -3,5 +3,14 @@
 from tingyin.store.models.accounts import ROLES, User
 from tingyin.store.models.audit import AuditEntry
 from tingyin.store.models.calls import Call, CallEventRow
+from tingyin.store.models.transcripts import TranscriptLeg, TranscriptSegment
 
-__all__ = ["ROLES", "AuditEntry", "Call", "CallEventRow", "User"]
+__all__ = [
+    "ROLES",
+    "AuditEntry",
+    "Call",
+    "CallEventRow",
+    "TranscriptLeg",
+    "TranscriptSegment",
+    "User",
+]
