@@ -406,20 +406,26 @@ def check_consumed_audio(
 ) -> AlignmentReport:
     """Check that ``consumed`` carries ``source`` intact after one constant delay.
 
-    ``source`` should already be G.711 round-tripped the way the leg carried it. Steps: global
-    delay d by FFT cross-correlation; then per ``window_ms`` window of the source that is not
-    near-silent (RMS below ``silence_dbfs`` or below ``silence_rel`` x the loudest window), the
-    best local lag within a few frames of d and the normalised correlation there. ``ok`` needs
-    every speech window, and every non-silent 20 ms frame inside one, to correlate >= ``min_corr``
-    at d (± ``max_lag_change`` samples), every
-    reliably-aligned window's best lag within ± ``max_lag_change`` of d (so a dropped or
-    duplicated frame, which shifts everything after it by a frame, fails), and the whole source
-    inside the consumed audio.
+    ``source`` should already be G.711 round-tripped the way the leg carried it; ``consumed`` may
+    have anything before and after it, and any gain (correlations are normalised).
+
+    Steps: the global delay d by FFT cross-correlation; then, per ``window_ms`` window of the
+    source that is not near-silent (RMS under ``silence_dbfs`` or under ``silence_rel`` x the
+    loudest window), the best local lag within a few frames of d and the normalised correlation
+    there. ``ok`` needs all of:
+
+    - every speech window, and every non-silent 20 ms frame inside one, correlates
+      >= ``min_corr`` at d (± ``max_lag_change`` samples);
+    - every window that aligns well somewhere has its best lag within ± ``max_lag_change`` of
+      d, so a dropped or duplicated frame, which shifts everything after it, fails;
+    - the whole source lies inside the consumed audio (``covered == 1``).
     """
     src = np.asarray(source, dtype=np.float64).ravel()
     con = np.asarray(consumed, dtype=np.float64).ravel()
     if len(src) == 0:
         raise ValueError("empty source")
+    if max_lag_change < 0:
+        raise ValueError("max_lag_change must be >= 0")
     win = max(1, rate * window_ms // 1000)
     frame = max(1, rate // 50)  # 20 ms
     search = max(3 * frame, max_lag_change + 2 * frame)
@@ -440,7 +446,7 @@ def check_consumed_audio(
     threshold = max(32768.0 * 10 ** (silence_dbfs / 20), silence_rel * float(rms.max()))
 
     windows: list[WindowAlignment] = []
-    tol = min(max_lag_change, search)
+    tol = max_lag_change
     for index, (s, e) in enumerate(bounds):
         if rms[index] < threshold:
             continue

@@ -252,6 +252,21 @@ def test_checker_rejects_a_duplicated_frame(source: Pcm, fraction: float) -> Non
     assert "+160 samples (+20.0 ms): extra audio inserted" in report.describe()
 
 
+def test_checker_rejects_a_slip_wherever_speech_follows() -> None:
+    """Sweep drop/duplicate positions, including the very first frames of the source."""
+    source = synthetic_speech()
+    consumed, carried = leg(source)
+    frame_rms = np.sqrt(np.mean(source.astype(np.float64).reshape(-1, FRAME) ** 2, axis=1))
+    for f in [1, 2, *range(5, len(frame_rms) - 1, 9)]:
+        if not (frame_rms[f:] > 184).any():  # only silence after it: nothing was lost
+            continue
+        at = len(LEAD) + f * FRAME
+        dropped = np.concatenate([consumed[:at], consumed[at + FRAME :]])
+        duplicated = np.concatenate([consumed[: at + FRAME], consumed[at:]])
+        assert not check_consumed_audio(dropped, carried).ok, f"drop at frame {f} passed"
+        assert not check_consumed_audio(duplicated, carried).ok, f"dup at frame {f} passed"
+
+
 def test_checker_rejects_a_gap_of_zeros(source: Pcm) -> None:
     consumed, carried = leg(source)
     at = len(LEAD) + speech_frame(source, 0.35)

@@ -61,6 +61,11 @@ class LegStats:
     dropped_frames: int = 0
     late_frames: int = 0
     max_gap_ms: float = 0.0
+    # The receiving jitter buffer (the caller leg): frames lost, discarded to cut delay, and
+    # played while empty (concealed). Each shifts the leg's audio against what was sent.
+    jb_lost: int = 0
+    jb_discarded: int = 0
+    jb_empty: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,9 @@ class ActiveCall:
     player: pj.AudioMediaPlayer | None = None
     recorder: CallRecorder | None = None
     ended: bool = False
+    # The caller stream's jitter buffer at its end: frames it lost, discarded, or played empty.
+    # Each can shift the caller's audio by a frame; tests use them to explain such shifts.
+    jitter: tuple[int, int, int] = (0, 0, 0)
 
 
 class WorkerCall(pj.Call):  # type: ignore[misc]
@@ -78,6 +81,9 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         self.worker.guard(self.worker.on_media_state, self)
+
+    def onStreamDestroyed(self, prm: pj.OnStreamDestroyedParam) -> None:
+        self.worker.guard(self.worker.on_stream_destroyed, self, int(prm.streamIdx))
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         self.worker.publish(DtmfReceived(call_id=self.tingyin_id, digit=str(prm.digit)))
@@ -229,6 +235,13 @@ class MediaWorker:
             reason = _end_reason(info, active.answered)
             self._finish(active, reason, int(info.lastStatusCode))
 
+    def on_stream_destroyed(self, call: WorkerCall, index: int) -> None:
+        active = self.calls.get(call.tingyin_id)
+        if active is None:
+            return
+        jbuf = call.getStreamStat(index).jbuf
+        active.jitter = (int(jbuf.lost), int(jbuf.discard), int(jbuf.empty))
+
     def on_media_state(self, call: WorkerCall) -> None:
         active = self.calls.get(call.tingyin_id)
         if active is None or active.media_ready or active.ended:
@@ -275,6 +288,9 @@ class MediaWorker:
             recorder.close(sink=self._sink_of(active.call_id))
             seconds = recorder.seconds
         legs = tuple(t.stats() for t in (active.caller_tap, active.other_tap) if t is not None)
+        if legs and legs[0].leg == "caller":
+            lost, discard, empty = active.jitter
+            legs = (replace(legs[0], jb_lost=lost, jb_discarded=discard, jb_empty=empty), *legs[1:])
         self.publish(
             CallEnded(
                 call_id=active.call_id,
