@@ -56,9 +56,9 @@ def check_recording(hub: RunningHub, call: dict[str, Any]) -> np.ndarray[Any, np
 class EventCollector:
     """Reads /ws/events in a thread for the length of a test."""
 
-    def __init__(self, hub: RunningHub) -> None:
+    def __init__(self, hub: RunningHub, role: str = "agent") -> None:
         url = hub.http_url.replace("http://", "ws://") + "/ws/events"
-        self.ws = connect(f"{url}?token={hub.tokens['agent']}", open_timeout=10)
+        self.ws = connect(f"{url}?token={hub.tokens[role]}", open_timeout=10)
         self.events: list[dict[str, Any]] = []
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()

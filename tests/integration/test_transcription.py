@@ -92,7 +92,7 @@ def test_pjsua2_call_is_transcribed_live_from_the_audio_it_carried(
     assert call_seconds(call) > 8
 
     # The audio the caller leg's recogniser consumed is the audio the caller sent.
-    source, rate = read_wav_mono(source_wav)
+    source, _ = read_wav_mono(source_wav)
     expected = g711_roundtrip(source, call["codec"])
     consumed = consumed_audio(hub, call_id, "caller")
     caller_leg = next(leg for leg in call["legs"] if leg["leg"] == "caller")

@@ -344,8 +344,15 @@ class AsrDispatcher:
 
     def status(self) -> dict[str, object]:
         lags = [lag for per in self.lag_ms.values() for lag in per.values()]
+        legs_of = {index: 0 for index in self.peers}
+        for live in self.live.values():
+            legs_of[live.peer.index] = legs_of.get(live.peer.index, 0) + 1
         return {
             "workers": len(self.peers),
+            "peers": [
+                {"index": p.index, "pid": p.pid, "live_legs": legs_of.get(p.index, 0)}
+                for p in self.peers.values()
+            ],
             "capacity": self.capacity,
             "live_legs": len(self.live),
             "max_lag_ms": max(lags, default=0.0),
