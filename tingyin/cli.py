@@ -11,6 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from tingyin.asr.cli import models_app
+from tingyin.asr.transcribe import transcribe
 from tingyin.config import Settings, SettingsError, load_settings
 from tingyin.logsetup import configure_logging
 
@@ -22,6 +23,7 @@ app = typer.Typer(
 users_app = typer.Typer(help="Manage users and roles.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 app.add_typer(models_app, name="models")
+app.command("transcribe")(transcribe)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file")]
 DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="Data directory")]

@@ -8,6 +8,9 @@ are stored per leg, and their word times are in order and inside the call.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import numpy as np
 import pytest
 
 from tests.integration.asr_support import (
+    ASR_ENV,
     check_chain,
     check_word_times,
     consumed_audio,
@@ -132,3 +136,22 @@ def test_transcript_of_an_unknown_call_is_404_and_needs_a_login(hub: RunningHub)
     assert hub.get("/api/calls/nope/transcript").status_code == 404
     assert hub.get("/api/calls/nope/transcript", role=None).status_code == 401
     assert hub.get("/api/calls/nope/transcript", format="doc").status_code == 422
+
+
+def test_transcribe_command_redoes_stored_calls_from_their_recordings(hub: RunningHub) -> None:
+    calls = [c for c in hub.calls() if c["status"] == "ended"]
+    assert calls, "the tests above leave ended calls"
+    env = dict(os.environ, **ASR_ENV)
+    cmd = [sys.executable, "-m", "tingyin.cli", "transcribe", "--data-dir", str(hub.data_dir)]
+    nothing = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert nothing.returncode == 0 and "nothing to transcribe" in nothing.stdout, nothing.stderr
+    one = calls[0]["id"]
+    redo = subprocess.run(
+        [*cmd, "--call", one, "--all"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert redo.returncode == 0, redo.stdout + redo.stderr
+    assert "transcribed 2 leg(s) of 1 call(s); 0 failed" in redo.stdout
+    body = hub.get(f"/api/calls/{one}/transcript").json()
+    assert {leg["source"] for leg in body["legs"]} == {"post"}
+    assert {leg["status"] for leg in body["legs"]} == {"complete"}
+    assert body["segments"] and {s["source"] for s in body["segments"]} == {"post"}
