@@ -54,6 +54,19 @@ function recordingCell(call) {
   return td;
 }
 
+function transcriptCell(call) {
+  const td = document.createElement("td");
+  if (call.status !== "ringing") {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "play";
+    button.textContent = t("calls.transcript");
+    button.addEventListener("click", () => openTranscript(call));
+    td.append(button);
+  }
+  return td;
+}
+
 function drawRow(call) {
   const tr = document.createElement("tr");
   tr.dataset.id = call.id;
@@ -71,6 +84,7 @@ function drawRow(call) {
     cell(formatSeconds(seconds(call.answered_at, call.ended_at)), "num duration"),
     cell(call.dtmf || "", "dtmf"),
     recordingCell(call),
+    transcriptCell(call),
   );
   return tr;
 }
@@ -165,6 +179,23 @@ const HANDLERS = {
     recording_path: e.recording_path || c.recording_path,
   })),
   CallFailed: (e) => change(e.call_id, (c) => ({ status: "failed", ended_at: c.ended_at || e.at })),
+  TranscriptFinal(e) {
+    if (e.call_id !== shownTranscript) return;
+    partials.delete(e.leg);
+    appendLine(e);
+    drawPartials();
+  },
+  TranscriptPartial(e) {
+    if (e.call_id !== shownTranscript) return;
+    if (e.text) partials.set(e.leg, e.text);
+    else partials.delete(e.leg);
+    drawPartials();
+  },
+  TranscriptLegStatus(e) {
+    if (e.call_id === shownTranscript && e.status === "complete" && e.source === "post") {
+      openTranscript(calls.get(e.call_id)); // filled from the recording: show the whole
+    }
+  },
   // The server's outbox overflowed: some events are lost, so reload from the store.
   dropped: () => loadCalls(),
 };
@@ -198,6 +229,53 @@ function connect(reconnecting = false) {
     setTimeout(() => connect(true), retryDelay);
     retryDelay = Math.min(retryDelay * 2, 15000);
   });
+}
+
+// -- transcript: what was said so far, growing live --------------------------------------------
+let shownTranscript = null;
+const partials = new Map(); // leg → the words being spoken now
+
+function appendLine(segment) {
+  const li = document.createElement("li");
+  li.dataset.leg = segment.leg;
+  const at = document.createElement("span");
+  at.className = "at";
+  at.textContent = formatSeconds(Math.floor(segment.start));
+  const who = document.createElement("span");
+  who.className = "who";
+  who.textContent = t(`leg.${segment.leg}`);
+  const text = document.createElement("span");
+  text.textContent = segment.text;
+  li.append(at, who, text);
+  const list = $("transcript-lines");
+  list.append(li);
+  list.scrollTop = list.scrollHeight;
+}
+
+function drawPartials() {
+  $("transcript-partial").textContent = [...partials]
+    .map(([leg, text]) => `${t(`leg.${leg}`)}: ${text}…`)
+    .join("  ");
+}
+
+async function openTranscript(call) {
+  if (!call) return;
+  shownTranscript = call.id;
+  partials.clear();
+  $("transcript-label").textContent = `${call.caller_number} · ${formatTime(call.started_at)}`;
+  $("transcript").hidden = false;
+  const body = await (await api(`/api/calls/${encodeURIComponent(call.id)}/transcript`)).json();
+  if (shownTranscript !== call.id) return;
+  $("transcript-lines").replaceChildren();
+  for (const segment of body.segments) appendLine(segment);
+  drawPartials();
+  $("transcript-note").hidden = !body.legs.some((leg) => leg.status !== "complete"
+    && leg.status !== "live");
+}
+
+function closeTranscript() {
+  shownTranscript = null;
+  $("transcript").hidden = true;
 }
 
 // -- recordings ------------------------------------------------------------------------------
@@ -240,6 +318,7 @@ async function start() {
   });
   $("logout").addEventListener("click", logout);
   $("player-close").addEventListener("click", closePlayer);
+  $("transcript-close").addEventListener("click", closeTranscript);
   $("more").addEventListener("click", () => loadCalls({ older: true }));
   $("status-filter").addEventListener("change", (event) => {
     filter = event.target.value;
