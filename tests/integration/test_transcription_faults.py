@@ -6,6 +6,7 @@ it; policy: caller legs first, everything else filled post-call from the recordi
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Iterator
@@ -106,3 +107,31 @@ def test_overload_keeps_caller_legs_live_and_fills_the_rest_post_call(
     for call, body in zip(calls, bodies, strict=True):
         check_word_times(body, (check_recording(hub, call).shape[0]) / 8000)
     assert asr_status(hub)["post_call_queue"] == 0
+
+
+def test_stuck_asr_worker_is_killed_and_its_legs_filled_post_call(
+    hub: RunningHub, speech_wav: Path, tmp_path: Path
+) -> None:
+    hub.wait_for("both ASR workers", lambda: asr_status(hub)["workers"] == 2 or None)
+    losses = asr_status(hub)["worker_losses"]
+    before = {c["id"] for c in hub.calls()}
+    source = two_utterances(speech_wav, tmp_path / "two.wav")
+    uri = f"sip:4008005555@{hub.sip_host}:{hub.sip_port}"
+    proc = place_test_call(uri, play=source, hangup_after=10.0, wait=False)
+
+    def busy_peer() -> dict[str, Any] | None:
+        peers = asr_status(hub)["peers"]
+        return next((p for p in peers if p["live_legs"] > 0), None)
+
+    victim = hub.wait_for("a live leg on an ASR worker", busy_peer, timeout=15)
+    os.kill(victim["pid"], signal.SIGSTOP)  # hangs: no status, no results, socket still open
+    try:
+        assert caller_outcome(proc)["answered"]
+        (call,) = hub.wait_calls_finished(1, since=before)
+        body = wait_legs_complete(hub, call["id"], timeout=90)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim["pid"], signal.SIGCONT)
+    assert "post" in sources(body).values(), body["legs"]
+    assert asr_status(hub)["worker_losses"] > losses
+    check_recording(hub, call)
