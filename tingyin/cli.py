@@ -87,11 +87,14 @@ def demo(
     call_every: Annotated[float, typer.Option(help="Seconds between demo calls")] = 20.0,
 ) -> None:
     """Serve with demo users and a demo call every few seconds that you can watch live."""
-    from tingyin.demo import place_demo_calls, seed_demo
+    from tingyin.demo import demo_asr, place_demo_calls, seed_demo
     from tingyin.hub.serve import serve as run_hub
 
     settings = _settings(config, data_dir=data_dir, sip__port=sip_port, http__port=http_port)
     _logging(settings)
+    settings, note = demo_asr(settings)
+    if note:
+        typer.echo(note)
     for line in seed_demo(settings):
         typer.echo(line)
 

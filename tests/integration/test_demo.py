@@ -54,6 +54,16 @@ def test_demo_serves_and_places_calls_a_user_can_watch(tmp_path: Path) -> None:
         wav = httpx.get(f"{http}/api/calls/{call['id']}/recording", headers=auth, timeout=10)
         assert wav.status_code == 200 and len(wav.content) > 8000
         assert httpx.get(f"{http}/", timeout=10).status_code in (200, 303, 307)
+        assert any(line.startswith("note: no zh-CN speech model") for line in lines), lines
+
+        def transcribed() -> bool:
+            url = f"{http}/api/calls/{call['id']}/transcript"
+            legs = httpx.get(url, headers=auth, timeout=10).json()["legs"]
+            return {leg["status"] for leg in legs} == {"complete"} and len(legs) == 2
+
+        while not transcribed():  # the demo transcribes live even without a Mandarin model
+            assert time.monotonic() < deadline + 60, "demo call not transcribed"
+            time.sleep(1)
     finally:
         proc.send_signal(signal.SIGTERM)
         code = proc.wait(30)
