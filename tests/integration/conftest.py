@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import on_ci
-from tests.integration.hubproc import RunningHub, start_hub, stop_hub
+from tests.integration.hubproc import RunningHub, serving_module, start_hub
 
 REQUIRED_TOOLS = ("sipp", "kamailio", "espeak-ng", "sox")
 
@@ -38,12 +38,8 @@ def hub(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningHub]:
     running = start_hub(tmp_path_factory.mktemp("hub") / "data", workers=4)
-    try:
+    with serving_module(request, running):
         yield running
-    finally:
-        code = stop_hub(running)
-        if request.module.__dict__.get("_tingyin_failed") or code != 0:
-            print(f"\nhub exit code {code}; logs:\n{running.logs()}")
 
 
 @pytest.fixture(scope="session")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 PASSWORD = "integration-pass-1"
 ROLES = ("admin", "supervisor", "qa", "agent")
@@ -142,3 +144,14 @@ def stop_hub(hub: RunningHub, timeout: float = 20.0) -> int:
             hub.proc.kill()
             hub.proc.wait()
     return int(hub.proc.returncode)
+
+
+@contextlib.contextmanager
+def serving_module(request: pytest.FixtureRequest, hub: RunningHub) -> Iterator[RunningHub]:
+    """Stop a module's hub at the end; print its logs if a test failed or it exited badly."""
+    try:
+        yield hub
+    finally:
+        code = stop_hub(hub)
+        if request.module.__dict__.get("_tingyin_failed") or code != 0:
+            print(f"\nhub exit code {code}; logs:\n{hub.logs()}")

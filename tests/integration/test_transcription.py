@@ -27,7 +27,7 @@ from tests.integration.asr_support import (
     wait_legs_complete,
 )
 from tests.integration.clients import PCAP_DIR, caller_outcome, place_test_call, sipp_uac_pcap
-from tests.integration.hubproc import RunningHub, stop_hub
+from tests.integration.hubproc import RunningHub, serving_module
 from tests.integration.test_first_call import EventCollector, call_seconds, check_recording
 from tests.support_audio import (
     alaw_decode,
@@ -44,12 +44,8 @@ def hub(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningHub]:
     running = start_asr_hub(tmp_path_factory.mktemp("asr-hub") / "data")
-    try:
+    with serving_module(request, running):
         yield running
-    finally:
-        code = stop_hub(running)
-        if request.module.__dict__.get("_tingyin_failed") or code != 0:
-            print(f"\nhub exit code {code}; logs:\n{running.logs()}")
 
 
 def test_pjsua2_call_is_transcribed_live_from_the_audio_it_carried(

@@ -22,7 +22,7 @@ from tests.integration.asr_support import (
     wait_legs_complete,
 )
 from tests.integration.clients import caller_outcome, place_test_call
-from tests.integration.hubproc import RunningHub, stop_hub
+from tests.integration.hubproc import RunningHub, serving_module
 from tests.integration.test_first_call import EventCollector, check_recording
 
 pytestmark = pytest.mark.integration
@@ -33,17 +33,19 @@ def hub(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningHub]:
     running = start_asr_hub(tmp_path_factory.mktemp("asr-faults") / "data", max_live_legs="2")
-    try:
+    with serving_module(request, running):
         yield running
-    finally:
-        code = stop_hub(running)
-        if request.module.__dict__.get("_tingyin_failed") or code != 0:
-            print(f"\nhub exit code {code}; logs:\n{running.logs()}")
 
 
 def asr_status(hub: RunningHub) -> dict[str, Any]:
     status: dict[str, Any] = hub.health()["parts"]["asr"]
     return status
+
+
+def busy_worker(hub: RunningHub) -> dict[str, Any] | None:
+    """An ASR worker with a live leg, as /api/health lists it (index, pid, live_legs)."""
+    peers = asr_status(hub)["peers"]
+    return next((p for p in peers if p["live_legs"] > 0), None)
 
 
 def sources(body: dict[str, Any]) -> dict[str, str]:
@@ -57,12 +59,7 @@ def test_killed_asr_worker_mid_call_is_filled_from_the_recording(
     source = two_utterances(speech_wav, tmp_path / "two.wav")
     uri = f"sip:4008003333@{hub.sip_host}:{hub.sip_port}"
     proc = place_test_call(uri, play=source, hangup_after=8.0, wait=False)
-
-    def busy_peer() -> dict[str, Any] | None:
-        peers = asr_status(hub)["peers"]
-        return next((p for p in peers if p["live_legs"] > 0), None)
-
-    victim = hub.wait_for("a live leg on an ASR worker", busy_peer, timeout=15)
+    victim = hub.wait_for("a live leg on an ASR worker", lambda: busy_worker(hub), timeout=15)
     os.kill(victim["pid"], signal.SIGKILL)
 
     assert caller_outcome(proc)["answered"]
@@ -118,12 +115,7 @@ def test_stuck_asr_worker_is_killed_and_its_legs_filled_post_call(
     source = two_utterances(speech_wav, tmp_path / "two.wav")
     uri = f"sip:4008005555@{hub.sip_host}:{hub.sip_port}"
     proc = place_test_call(uri, play=source, hangup_after=10.0, wait=False)
-
-    def busy_peer() -> dict[str, Any] | None:
-        peers = asr_status(hub)["peers"]
-        return next((p for p in peers if p["live_legs"] > 0), None)
-
-    victim = hub.wait_for("a live leg on an ASR worker", busy_peer, timeout=15)
+    victim = hub.wait_for("a live leg on an ASR worker", lambda: busy_worker(hub), timeout=15)
     os.kill(victim["pid"], signal.SIGSTOP)  # hangs: no status, no results, socket still open
     try:
         assert caller_outcome(proc)["answered"]
