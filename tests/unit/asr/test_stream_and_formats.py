@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import wave
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -66,19 +68,39 @@ def test_gaps_are_filled_overlaps_trimmed_and_the_dump_is_what_was_fed(
     assert fed[1600:3200] == chunk and fed[3200:4800] == bytes(1600)
 
 
-def test_word_times_land_on_the_call_time_line(recognizer: Recognizer) -> None:
-    speech_like = tone(1.5, 12000)
+@pytest.fixture(scope="module")
+def speech(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """Korean speech from espeak-ng, 8 kHz mono 16-bit PCM (the test model's language)."""
+    out = tmp_path_factory.mktemp("speech")
+    subprocess.run(
+        ["espeak-ng", "-v", "ko", "-w", str(out / "raw.wav"), "주문한 음식이 아직 안 왔어요"],
+        check=True,
+        timeout=60,
+    )
+    subprocess.run(
+        ["sox", str(out / "raw.wav"), "-r", "8000", "-c", "1", "-b", "16", str(out / "s.wav")],
+        check=True,
+        timeout=60,
+    )
+    with wave.open(str(out / "s.wav")) as wav:
+        return bytes(wav.readframes(wav.getnframes()))
+
+
+def test_word_times_land_on_the_call_time_line(recognizer: Recognizer, speech: bytes) -> None:
     events: list[Event] = []
     leg = LegTranscriber("d" * 32, "caller", recognizer, events.append, silence_ms=300)
     offset = 5 * RATE  # this leg's audio starts 5 s into the recording
-    audio = silence(0.5) + speech_like + silence(1.0)
+    audio = silence(0.5) + speech + silence(1.0)
     for i in range(0, len(audio), 1600):
         leg.feed(offset + i // 2, audio[i : i + 1600])
-    leg.finish()
-    for e in events:
-        if isinstance(e, TranscriptFinal):
-            assert 5.0 <= e.start <= e.end <= 5.0 + len(audio) / 2 / RATE
-            assert all(5.0 <= w.start <= w.end for w in e.words)
+    report = leg.finish()
+    finals = [e for e in events if isinstance(e, TranscriptFinal)]
+    assert finals, "speech gave no final result"
+    assert report.forced_finals >= 1, "our endpointer did not end the utterance"
+    speech_end = 5.5 + len(speech) / 2 / RATE
+    for final in finals:
+        assert 5.4 <= final.start <= final.end <= speech_end + 0.3, (final.start, final.end)
+        assert all(5.4 <= w.start <= w.end <= speech_end + 0.3 for w in final.words)
 
 
 SEGMENTS: list[Any] = [
