@@ -39,3 +39,6 @@ def configure_logging(level: str | int, prefix: str) -> None:
     )
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactSecrets())
+    # httpx logs every request URL at INFO: an order API's URLs carry callers' phone numbers.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -25,3 +25,12 @@ def test_filter_rewrites_formatted_message() -> None:
     )
     assert RedactSecrets().filter(record)
     assert record.getMessage() == "ws ?token=***"
+
+
+def test_http_client_urls_are_not_logged_at_info() -> None:
+    import logging
+
+    from tingyin.logsetup import configure_logging
+
+    configure_logging("INFO", "test")
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)

@@ -35,15 +35,22 @@ def decode_event(data: bytes | str) -> Event:
         cls = _BY_NAME[payload.pop("type")]
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise EventDecodeError(f"not an event: {exc}") from exc
-    hints = typing.get_type_hints(cls)
-    kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name in payload:
-            kwargs[f.name] = _typed(hints[f.name], payload[f.name])
     try:
-        return cls(**kwargs)
-    except TypeError as exc:
+        event: Event = _build(cls, payload)
+        return event
+    except (TypeError, ValueError, AttributeError) as exc:
         raise EventDecodeError(f"bad {cls.__name__}: {exc}") from exc
+
+
+def _build(cls: type[Any], payload: dict[str, Any]) -> Any:
+    """A dataclass from its JSON form, nested dataclasses included (unknown keys ignored)."""
+    hints = typing.get_type_hints(cls)
+    kwargs = {
+        f.name: _typed(hints[f.name], payload[f.name])
+        for f in dataclasses.fields(cls)
+        if f.name in payload
+    }
+    return cls(**kwargs)
 
 
 def _plain(value: Any) -> Any:
@@ -61,12 +68,12 @@ def _typed(hint: Any, value: Any) -> Any:
         return None
     if hint is datetime:
         return datetime.fromisoformat(value)
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        return _build(hint, value)
     origin = typing.get_origin(hint)
     if origin is tuple:
         (item, *_) = typing.get_args(hint)
-        if dataclasses.is_dataclass(item) and isinstance(item, type):
-            return tuple(item(**v) for v in value)
-        return tuple(value)
+        return tuple(_typed(item, v) for v in value)
     if origin in (types.UnionType, typing.Union):
         inner = [a for a in typing.get_args(hint) if a is not type(None)]
         return _typed(inner[0], value) if len(inner) == 1 else value

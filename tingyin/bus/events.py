@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from tingyin.bus.context import OrderCard, RecentCall, Suggestion
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -151,6 +153,31 @@ class AsrOverloaded(Event):
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class CallerContextReady(CallEvent):
+    """Who is calling and about what, built at ring time for the agent's screen pop.
+
+    Published again (``revision`` + 1) when something later changes the picture, such as
+    food-safety words heard in the live transcript.
+    """
+
+    caller: str  # masked
+    number_kind: str  # mobile | landline | service | withheld | invalid
+    caller_kind: str  # customer | rider | merchant | unknown
+    name: str = ""
+    flags: tuple[str, ...] = ()  # vip | frequent_complainer | new_customer
+    via_binding: bool = False  # the number was a platform's privacy number bound to an order
+    orders: tuple[OrderCard, ...] = ()  # most relevant first
+    calls_24h: int = 0
+    recent_calls: tuple[RecentCall, ...] = ()
+    open_tickets: tuple[str, ...] = ()  # ticket numbers (tickets come with their own feature)
+    suggestion: Suggestion | None = None
+    source: str = "sql"  # which order source answered
+    lookup_ms: float = 0.0
+    revision: int = 1
+    error: str = ""  # the lookup failed: the agent still gets the call, with this reason
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     CallRinging,
     CallAnswered,
@@ -164,4 +191,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TranscriptFinal,
     TranscriptLegStatus,
     AsrOverloaded,
+    CallerContextReady,
 )

@@ -44,6 +44,12 @@ class SipSettings(BaseModel):
     greeting_wav: Path | None = Field(default=None, description="WAV played on answer")
     greeting_text: str = "您好，欢迎致电听音外卖客服。"
     max_call_seconds: int = Field(default=3600, ge=10)
+    answer_delay_ms: int = Field(
+        default=300,
+        ge=0,
+        le=10_000,
+        description="Ring before answering: the screen pop's head start",
+    )
     kamailio_binary: str = "kamailio"
     use_kamailio: bool = Field(default=True, description="False: one worker binds the port")
 
@@ -86,6 +92,26 @@ class AsrSettings(BaseModel):
     )
 
 
+class ScreenpopSettings(BaseModel):
+    policy_file: Path | None = Field(
+        default=None, description="Thresholds, flagged words and remedy rules; unset = built-in"
+    )
+    source: Literal["sql", "http"] = Field(
+        default="sql", description="Where orders are read: the built-in tables or an HTTP API"
+    )
+    http_url: str | None = Field(default=None, description="Base URL of the order API (http)")
+    http_token: SecretStr | None = Field(default=None, description="Bearer token for it")
+    http_timeout_ms: int = Field(default=300, ge=10, le=10_000)
+    cache_seconds: float = Field(default=15.0, ge=0, description="0 = no cache")
+    lookup_threads: int = Field(default=4, ge=1, le=64)
+
+    @model_validator(mode="after")
+    def _http_needs_url(self) -> ScreenpopSettings:
+        if self.source == "http" and not self.http_url:
+            raise ValueError("source = 'http' needs http_url")
+        return self
+
+
 class AuthSettings(BaseModel):
     secret_key: SecretStr | None = Field(
         default=None, description="JWT signing key; unset = generated once into the data dir"
@@ -115,6 +141,7 @@ class Settings(BaseSettings):
     sip: SipSettings = Field(default_factory=SipSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     asr: AsrSettings = Field(default_factory=AsrSettings)
+    screenpop: ScreenpopSettings = Field(default_factory=ScreenpopSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @field_validator("timezone")

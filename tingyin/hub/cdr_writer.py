@@ -10,6 +10,7 @@ from pathlib import Path
 from tingyin.asr.actions import apply_transcript_event
 from tingyin.bus import EventBus
 from tingyin.bus.events import (
+    CallerContextReady,
     CallEvent,
     Event,
     TranscriptFinal,
@@ -17,6 +18,7 @@ from tingyin.bus.events import (
     TranscriptPartial,
     WorkerExited,
 )
+from tingyin.screenpop.actions import store_context
 from tingyin.store import Database
 from tingyin.store.models import Call
 from tingyin.telephony.actions import apply_call_event, fail_open_calls
@@ -68,6 +70,8 @@ class CdrWriter:
         with self.db.session() as session:
             if isinstance(event, TranscriptFinal | TranscriptLegStatus):
                 apply_transcript_event(session, event)
+            elif isinstance(event, CallerContextReady):
+                store_context(session, event)
             else:
                 apply_call_event(session, event)
 

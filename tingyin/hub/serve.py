@@ -26,6 +26,9 @@ from tingyin.bus import EventBus
 from tingyin.config import Settings
 from tingyin.hub.cdr_writer import CdrWriter
 from tingyin.hub.supervisor import StartupError, Supervisor
+from tingyin.screenpop.policy import PolicyError
+from tingyin.screenpop.service import ScreenPopService
+from tingyin.screenpop.wiring import context_builder
 from tingyin.store import Database
 from tingyin.telephony.audio_relay import AudioRelay
 from tingyin.telephony.ipc import HubListener
@@ -95,11 +98,16 @@ async def serve(
     db = Database(settings.resolved_database_url)
     await asyncio.to_thread(db.migrate)
     secret_key = load_secret_key(settings)
+    try:
+        builder = context_builder(settings, db)
+    except PolicyError as exc:
+        raise StartupError(str(exc)) from None
 
     bus = EventBus(loop)
     bus.start()
     cdr = CdrWriter(db, bus, settings.recordings_dir)
     cdr.start()
+    screenpop = ScreenPopService(builder, bus, settings.screenpop.lookup_threads)
     listener = HubListener(hub_socket_path(settings), lambda _worker, event: bus.publish(event))
     await listener.start()
     supervisor = Supervisor(settings, bus, listener)
@@ -118,7 +126,9 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
 
     http_port = settings.http.port or free_port(settings.http.bind_address)
-    app = create_app(AppContext(settings, db, secret_key, bus=bus, health=health, audio=audio))
+    app = create_app(
+        AppContext(settings, db, secret_key, bus=bus, health=health, audio=audio, screenpop=builder)
+    )
     server = _Server(
         uvicorn.Config(
             app,
@@ -174,6 +184,7 @@ async def serve(
         if asr is not None:
             await asr.stop()
         await listener.stop()
+        await screenpop.stop()
         await bus.drain()
         await cdr.stop()
         await bus.stop()

@@ -144,6 +144,7 @@ class Supervisor:
             "--codecs", ",".join(sip.codecs),
             "--recordings", str(self.settings.recordings_dir.resolve()),
             "--max-call-seconds", str(sip.max_call_seconds),
+            "--answer-delay-ms", str(sip.answer_delay_ms),
             "--hub-socket", str(self.listener.path),
             "--log-level", self.settings.log_level,
         ]  # fmt: skip

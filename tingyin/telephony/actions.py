@@ -23,6 +23,7 @@ from tingyin.bus.events import (
     DtmfReceived,
     Event,
 )
+from tingyin.phones import lookup_key
 from tingyin.store.models import Call, CallEventRow
 
 
@@ -67,6 +68,7 @@ def _ringing(session: Session, event: CallRinging) -> None:
     call.sip_call_id = event.sip_call_id
     call.direction = event.direction
     call.caller_number = event.caller
+    call.caller_key = lookup_key(event.caller)
     call.dialed_number = event.dialed
     call.worker = event.worker
 

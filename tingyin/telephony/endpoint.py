@@ -50,6 +50,7 @@ class WorkerConfig:
     codecs: tuple[str, ...] = ("PCMU", "PCMA")
     transports: tuple[str, ...] = ("udp", "tcp")
     max_call_seconds: int = 3600
+    answer_delay_ms: int = 0  # ring this long before answering (the screen pop's head start)
     stream_all: bool = False  # send every call's audio to the hub (live transcription)
 
 
@@ -59,6 +60,7 @@ class ActiveCall:
     call: WorkerCall
     started: float = field(default_factory=time.monotonic)
     answered: bool = False
+    answer_at: float | None = None  # monotonic time of the delayed 200 OK, while ringing
     media_ready: bool = False
     caller_tap: FrameTap | None = None
     other_tap: FrameTap | None = None
@@ -165,7 +167,7 @@ class MediaWorker:
             self.ep.libHandleEvents(10)
             self._handle_commands()
             self._reap()
-            self._enforce_limits()
+            self._enforce_limits()  # also answers calls whose ring time is up
 
     def stop(self) -> None:
         self._stop.set()
@@ -219,9 +221,10 @@ class MediaWorker:
                 dialed=dialed,
             )
         )
-        prm = pj.CallOpParam()
-        prm.statusCode = 200
-        call.answer(prm)
+        delay = self.config.answer_delay_ms / 1000
+        if delay > 0:
+            active.answer_at = time.monotonic() + delay
+        _answer(call, 180 if delay > 0 else 200)
 
     def on_call_state(self, call: WorkerCall) -> None:
         active = self.calls.get(call.tingyin_id)
@@ -363,6 +366,12 @@ class MediaWorker:
     def _enforce_limits(self) -> None:
         now = time.monotonic()
         for active in list(self.calls.values()):
+            if active.answer_at is not None and now >= active.answer_at and not active.ended:
+                active.answer_at = None
+                try:
+                    _answer(active.call, 200)
+                except pj.Error as exc:  # the caller gave up in the same instant
+                    log.info("call %s not answered: %s", active.call_id, exc.info())
             if not active.ended and now - active.started > self.config.max_call_seconds:
                 _hangup(active.call)
 
@@ -399,6 +408,12 @@ def _hangup(call: pj.Call) -> None:
     prm.statusCode = 200
     with contextlib.suppress(pj.Error):
         call.hangup(prm)
+
+
+def _answer(call: pj.Call, status: int) -> None:
+    prm = pj.CallOpParam()
+    prm.statusCode = status
+    call.answer(prm)
 
 
 def _end_reason(info: pj.CallInfo, answered: bool) -> str:

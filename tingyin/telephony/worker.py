@@ -36,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[WorkerConfig, Path, str]:
     parser.add_argument("--recordings", type=Path, required=True)
     parser.add_argument("--greeting", type=Path, default=None)
     parser.add_argument("--max-call-seconds", type=int, default=3600)
+    parser.add_argument("--answer-delay-ms", type=int, default=0)
     parser.add_argument("--hub-socket", type=Path, required=True)
     parser.add_argument("--stream-all", action="store_true", help="stream every call's audio")
     parser.add_argument("--log-level", default="INFO")
@@ -51,6 +52,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[WorkerConfig, Path, str]:
         codecs=tuple(c for c in args.codecs.split(",") if c),
         transports=tuple(t for t in args.transports.split(",") if t),
         max_call_seconds=args.max_call_seconds,
+        answer_delay_ms=args.answer_delay_ms,
         stream_all=args.stream_all,
     )
     return config, args.hub_socket, args.log_level

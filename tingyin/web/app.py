@@ -14,6 +14,7 @@ from tingyin.accounts import api as accounts_api
 from tingyin.asr import api as asr_api
 from tingyin.audit import api as audit_api
 from tingyin.bus import EventBus
+from tingyin.screenpop import api as screenpop_api
 from tingyin.telephony import api as telephony_api
 from tingyin.web import api as web_api
 from tingyin.web import events, listen, pages
@@ -29,6 +30,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     telephony_api.router,
     asr_api.router,
     audit_api.router,
+    screenpop_api.router,
 )
 
 

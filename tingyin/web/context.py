@@ -11,6 +11,7 @@ from tingyin.config import Settings
 from tingyin.store import Database
 
 if TYPE_CHECKING:
+    from tingyin.screenpop.context import ContextBuilder
     from tingyin.telephony.audio_relay import AudioRelay
 
 
@@ -25,3 +26,5 @@ class AppContext:
     health: Callable[[], dict[str, Any]] = field(default=lambda: {})
     # Live call audio from the media workers; None where this process runs no workers.
     audio: AudioRelay | None = None
+    # Builds caller contexts for the search box; None: built from the settings on first use.
+    screenpop: ContextBuilder | None = None

@@ -2,14 +2,33 @@
 
 from tingyin.store.models.accounts import ROLES, User
 from tingyin.store.models.audit import AuditEntry
-from tingyin.store.models.calls import Call, CallEventRow
+from tingyin.store.models.calls import Call, CallContext, CallEventRow
+from tingyin.store.models.orders import (
+    Customer,
+    Merchant,
+    NumberBinding,
+    Order,
+    OrderEvent,
+    OrderItem,
+    Rider,
+    Store,
+)
 from tingyin.store.models.transcripts import TranscriptLeg, TranscriptSegment
 
 __all__ = [
     "ROLES",
     "AuditEntry",
     "Call",
+    "CallContext",
     "CallEventRow",
+    "Customer",
+    "Merchant",
+    "NumberBinding",
+    "Order",
+    "OrderEvent",
+    "OrderItem",
+    "Rider",
+    "Store",
     "TranscriptLeg",
     "TranscriptSegment",
     "User",
