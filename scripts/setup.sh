@@ -2,8 +2,10 @@
 # Install everything Tingyin needs on Debian 12: system packages and the .venv.
 #
 #   scripts/setup.sh                 system packages + .venv (everything in requirements.lock)
-#   scripts/setup.sh --test          the same, and check the test tools are there
-#   scripts/setup.sh --with-browser  also chromium + chromium-driver (browser tests, later)
+#   scripts/setup.sh --test          the same, plus what the browser tests need (Debian's
+#                                    chromium, a CJK font for legible screenshots), and check
+#                                    the test tools are there
+#   scripts/setup.sh --with-browser  only add the browser packages (kept as an alias)
 #
 # Idempotent and fast when nothing is missing: apt runs only for missing packages, and the
 # pip steps are skipped while .venv/.installed-<sha256 of requirements.lock + pyproject.toml>
@@ -19,7 +21,7 @@ for arg in "$@"; do
         --test) with_test=1 ;;
         --with-browser) with_browser=1 ;;
         -h | --help)
-            sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+            sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
@@ -40,8 +42,10 @@ VENV=.venv
 # creates and may start its own "main" cluster on 5432; we never use it and it does not get
 # in the way (the tests pick a free port).
 packages=(sip-tester kamailio espeak-ng sox postgresql)
-if ((with_browser)); then
-    packages+=(chromium chromium-driver)
+# Browser tests (tests/e2e): Playwright drives Debian's chromium (never its own downloads);
+# fonts-noto-cjk so the pages' Chinese is drawn in screenshots rather than empty boxes.
+if ((with_test || with_browser)); then
+    packages+=(chromium fonts-noto-cjk)
 fi
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
     packages+=(python3 python3-venv)

@@ -38,10 +38,12 @@ class PhoneNumber:
     raw: str
     key: str  # E.164, or a short service number's digits; "" when there is nothing to look up
     kind: str  # mobile | landline | service | withheld | invalid
+    national: str = ""  # as dialled inside the country: 13812345678, 01062345678, 95588
 
     @property
     def masked(self) -> str:
-        return mask_number(self.key or self.raw)
+        """As an agent reads it: national form for Chinese numbers (138****5678)."""
+        return mask_number(self.national or self.key or self.raw)
 
     @property
     def usable(self) -> bool:
@@ -62,12 +64,17 @@ def normalise(raw: str, region: str = DEFAULT_REGION) -> PhoneNumber:
         return PhoneNumber(raw, "", "invalid")
     if phonenumbers.is_valid_number(number):
         kind = _TYPES.get(phonenumbers.number_type(number), "landline")
-        return PhoneNumber(raw, phonenumbers.format_number(number, PhoneNumberFormat.E164), kind)
+        e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+        dialled = phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)
+        national = "".join(ch for ch in dialled if ch.isdigit())
+        if number.country_code != phonenumbers.country_code_for_region(region):
+            national = ""  # a foreign number reads best in its international form
+        return PhoneNumber(raw, e164, kind, national)
     national = str(number.national_number)
     if number.country_code == phonenumbers.country_code_for_region(region) and (
         phonenumbers.is_valid_short_number_for_region(number, region)
     ):
-        return PhoneNumber(raw, national, "service")  # 95588, 12345: no E.164 form
+        return PhoneNumber(raw, national, "service", national)  # 95588: no E.164 form
     return PhoneNumber(raw, "", "invalid" if digits else "withheld")
 
 

@@ -43,6 +43,8 @@ def test_bad_numbers_are_invalid_not_errors(raw: str) -> None:
 
 
 def test_masked_never_shows_the_middle() -> None:
-    assert normalise("13812345678").masked == "+86*******5678"
+    assert normalise("+8613812345678").masked == "138****5678"
+    assert normalise("010-6234-5678").masked == "010****5678"
+    assert normalise("95588").masked == "***88"
     assert "1234" not in normalise("13812345678").masked[:-4]
     assert lookup_key("138 1234 5678") == "+8613812345678"

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 from tingyin.bus.context import Anomaly, OrderCard, RecentCall, Suggestion
 from tingyin.bus.events import CallerContextReady
 from tingyin.phones import PhoneNumber, normalise
-from tingyin.privacy import mask_number
 from tingyin.screenpop.engine import (
     customer_flags,
     find_anomalies,
@@ -56,8 +55,8 @@ class ContextBuilder:
         if order is None:
             return None
         party = self._party_of(order, "customer")
-        return self._build("", PhoneNumber(order.customer_phone, order.customer_phone, "mobile"),
-                           party, [order], now, via_binding=False, heard="")  # fmt: skip
+        number = normalise(order.customer_phone)
+        return self._build("", number, party, [order], now, via_binding=False, heard="")
 
     def rebuild(self, context: CallerContextReady, now: datetime, heard: str) -> Suggestion | None:
         """A new suggestion for an ongoing call, given what the caller has said so far."""
@@ -184,7 +183,7 @@ class ContextBuilder:
             items=order.items,
             timeline=order.timeline,
             anomalies=anomalies,
-            customer_phone=mask_number(order.customer_phone),
+            customer_phone=normalise(order.customer_phone).masked,
         )
 
     def _calls(self, key: str, call_id: str, now: datetime) -> tuple[int, tuple[RecentCall, ...]]:

@@ -57,3 +57,10 @@ def calls_page(request: Request) -> Response:
     if not _logged_in(request):
         return _redirect(request, "/login")
     return _page("calls.html")
+
+
+@router.get("/desk")
+def desk_page(request: Request) -> Response:
+    if not _logged_in(request):
+        return _redirect(request, "/login")
+    return _page("desk.html")

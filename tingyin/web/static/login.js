@@ -29,7 +29,9 @@ form.addEventListener("submit", async (event) => {
       credentials: "same-origin",
     });
     if (response.ok) {
-      location.replace("/");
+      // Agents work on the desk (screen pop); everyone else starts on the calls list.
+      const body = await response.json();
+      location.replace(body.role === "agent" ? "/desk" : "/");
       return;
     }
     showError(response.status === 401 ? "login.failed" : "login.error");

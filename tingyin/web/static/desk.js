@@ -1,0 +1,719 @@
+// The agent desk: the ringing or current call's screen pop (caller, orders, suggestion), its live
+// transcript, and a search box. Fed by /ws/events; after a reload, by the calls and context APIs.
+// Everything is drawn with textContent (never innerHTML): names, remarks and numbers come from
+// customers and merchants.
+import {
+  applyTranslations, bindLangToggle, formatClock, formatSeconds, has, initLang, t,
+} from "./i18n.js";
+
+const KEEP_ENDED = 8; // ended calls kept in the list, newest first
+const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 };
+
+const calls = new Map(); // call id → the call as this page knows it (see newCall)
+let shownId = null; // the call on screen
+let pinned = false; // the agent picked the shown call: new calls do not take its place
+let search = null; // { query, pending, kind, message, context, error } while a search shows
+let shownOrderNo = null; // the order on the card, when the caller has several
+let me = null;
+let retryDelay = 1000;
+const fetching = new Map(); // call id → its fetch from the API, while it runs
+
+const $ = (id) => document.getElementById(id);
+
+// -- small helpers ---------------------------------------------------------------------------
+function el(tag, className = "", text = null) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text != null) node.textContent = text;
+  return node;
+}
+
+// A label for a value the server sends (kind, status …); an unknown value shows as it is.
+function label(prefix, value) {
+  return value && has(`${prefix}.${value}`) ? t(`${prefix}.${value}`) : value || "—";
+}
+
+function money(fen) {
+  return fen == null ? "—" : `¥${(fen / 100).toFixed(2)}`;
+}
+
+// Mirrors tingyin.privacy.mask_number: '13812345678' → '138****5678'.
+export function maskNumber(raw) {
+  const digits = String(raw || "").trim();
+  if (digits.length >= 7) return digits.slice(0, 3) + "*".repeat(digits.length - 7) + digits.slice(-4);
+  if (digits.length > 2) return "*".repeat(digits.length - 2) + digits.slice(-2);
+  return "*".repeat(digits.length);
+}
+
+// What the banner and the list show for the number: our own mask of the number the caller
+// rang from while we have it (what their phone shows), else the screen pop's masked one.
+function callerText(call, context) {
+  if (call && /^\+?\d{3,}$/.test(call.caller || "")) return maskNumber(call.caller);
+  return context?.caller || t("desk.withheld");
+}
+
+function uiLang() {
+  return document.documentElement.lang.startsWith("en") ? "en" : "zh";
+}
+
+async function api(path) {
+  const response = await fetch(path, { credentials: "same-origin" });
+  if (response.status === 401) {
+    location.replace("/login");
+    throw new Error("not logged in");
+  }
+  return response;
+}
+
+// -- the calls this page knows -----------------------------------------------------------------
+function newCall(id, fields = {}) {
+  return {
+    id,
+    caller: "", // raw, from CallRinging: only ever shown masked
+    dialed: "",
+    state: "ringing", // ringing | answered | ended
+    startedAt: null,
+    answeredAt: null,
+    endedAt: null,
+    reason: "",
+    context: null, // the latest CallerContextReady
+    lines: [], // final transcript segments, in order
+    partials: new Map(), // leg → words being spoken now
+    transcriptLoaded: false,
+    ...fields,
+  };
+}
+
+function fromCdr(cdr) {
+  return newCall(cdr.id, {
+    caller: cdr.caller_number,
+    dialed: cdr.dialed_number,
+    state: cdr.ended_at ? "ended" : cdr.answered_at ? "answered" : "ringing",
+    startedAt: cdr.started_at,
+    answeredAt: cdr.answered_at,
+    endedAt: cdr.ended_at,
+    reason: cdr.end_reason || "",
+  });
+}
+
+function byNewest(a, b) {
+  return Date.parse(b.startedAt || 0) - Date.parse(a.startedAt || 0);
+}
+
+function active(call) {
+  return call.state !== "ended";
+}
+
+function forgetOldCalls() {
+  const ended = [...calls.values()].filter((c) => !active(c) && c.id !== shownId).sort(byNewest);
+  for (const call of ended.slice(KEEP_ENDED)) calls.delete(call.id);
+}
+
+// The newest ringing or answered call takes the screen, unless the agent chose one that is
+// still going on.
+function follow(call) {
+  const shown = calls.get(shownId);
+  if (pinned && shown && active(shown)) return;
+  pinned = false;
+  if (shownId !== call.id) {
+    shownId = call.id;
+    shownOrderNo = null;
+  }
+  search = null;
+}
+
+function show(id) {
+  shownId = id;
+  shownOrderNo = null;
+  pinned = true;
+  search = null;
+  const call = calls.get(id);
+  if (call && !call.context) loadContext(call);
+  if (call && call.state !== "ringing" && !call.transcriptLoaded) loadTranscript(call);
+  drawAll();
+}
+
+async function loadContext(call) {
+  try {
+    const response = await api(`/api/calls/${encodeURIComponent(call.id)}/context`);
+    if (!response.ok) return; // 404: no screen pop (yet); the event will bring it
+    setContext(call, await response.json());
+  } catch (error) {
+    console.error(error);
+  }
+}
+
+function setContext(call, context) {
+  if (call.context && (call.context.revision ?? 0) > (context.revision ?? 0)) return;
+  call.context = context;
+  if (call.id === shownId) drawAll();
+  else drawCallList();
+}
+
+async function loadTranscript(call) {
+  call.transcriptLoaded = true;
+  try {
+    const response = await api(`/api/calls/${encodeURIComponent(call.id)}/transcript?format=json`);
+    if (!response.ok) return;
+    const body = await response.json();
+    for (const segment of body.segments) addLine(call, segment);
+    if (call.id === shownId) drawTranscript();
+  } catch (error) {
+    console.error(error);
+  }
+}
+
+function addLine(call, segment) {
+  const key = (s) => `${s.leg}|${Number(s.start).toFixed(2)}`;
+  if (call.lines.some((line) => key(line) === key(segment))) return;
+  call.lines.push({ leg: segment.leg, start: segment.start, text: segment.text });
+  call.lines.sort((a, b) => a.start - b.start);
+}
+
+// A call we heard of by an event without seeing it ring (the page was opened mid-call).
+// Events that arrive meanwhile wait for the same fetch, so none of them is lost.
+function fetchCall(id) {
+  if (!fetching.has(id)) {
+    const load = (async () => {
+      const response = await api(`/api/calls/${encodeURIComponent(id)}`);
+      if (!response.ok) return null;
+      const call = calls.get(id) ?? fromCdr(await response.json());
+      calls.set(id, call);
+      loadContext(call);
+      return call;
+    })().catch((error) => {
+      console.error(error);
+      return null;
+    }).finally(() => fetching.delete(id));
+    fetching.set(id, load);
+  }
+  return fetching.get(id);
+}
+
+async function loadActiveCalls() {
+  try {
+    const lists = await Promise.all(["ringing", "answered"].map(async (status) => {
+      const response = await api(`/api/calls?status=${status}&limit=20`);
+      return response.ok ? response.json() : [];
+    }));
+    for (const cdr of lists.flat()) {
+      if (!calls.has(cdr.id)) calls.set(cdr.id, fromCdr(cdr));
+    }
+    const newest = [...calls.values()].filter(active).sort(byNewest)[0];
+    if (newest && !calls.has(shownId)) follow(newest);
+    await Promise.all([...calls.values()].filter((c) => active(c) && !c.context).map(loadContext));
+    const shown = calls.get(shownId);
+    if (shown && shown.state !== "ringing" && !shown.transcriptLoaded) loadTranscript(shown);
+  } catch (error) {
+    console.error(error);
+  }
+  drawAll();
+}
+
+// -- live events -----------------------------------------------------------------------------
+async function withCall(id, change) {
+  const call = calls.get(id) ?? (await fetchCall(id));
+  if (!call) return;
+  change(call);
+  if (call.id === shownId) drawAll();
+  else drawCallList();
+}
+
+const HANDLERS = {
+  CallRinging(e) {
+    const call = calls.get(e.call_id) ?? newCall(e.call_id);
+    Object.assign(call, { caller: e.caller, dialed: e.dialed, startedAt: e.at });
+    calls.set(call.id, call);
+    follow(call);
+    forgetOldCalls();
+    drawAll();
+  },
+  CallerContextReady(e) {
+    let call = calls.get(e.call_id);
+    if (!call) {
+      call = newCall(e.call_id, { startedAt: e.at });
+      calls.set(call.id, call);
+      follow(call);
+    }
+    setContext(call, e);
+  },
+  CallAnswered: (e) => withCall(e.call_id, (call) => {
+    call.state = "answered";
+    call.answeredAt = e.at;
+  }),
+  CallEnded: (e) => withCall(e.call_id, (call) => endCall(call, e.at, e.reason)),
+  CallFailed: (e) => withCall(e.call_id, (call) => endCall(call, e.at, e.reason)),
+  TranscriptFinal(e) {
+    const call = calls.get(e.call_id);
+    if (!call) return;
+    call.partials.delete(e.leg);
+    addLine(call, e);
+    if (call.id === shownId) drawTranscript();
+  },
+  TranscriptPartial(e) {
+    const call = calls.get(e.call_id);
+    if (!call) return;
+    if (e.text) call.partials.set(e.leg, e.text);
+    else call.partials.delete(e.leg);
+    if (call.id === shownId) drawTranscript();
+  },
+  dropped: () => loadActiveCalls(), // the server's outbox overflowed: catch up from the store
+};
+
+function endCall(call, at, reason) {
+  call.state = "ended";
+  call.endedAt = call.endedAt || at;
+  call.reason = reason || call.reason;
+  call.partials.clear();
+  if (call.id === shownId) pinned = false;
+}
+
+function setLive(state) {
+  const live = $("live");
+  live.dataset.state = state;
+  live.dataset.i18n = { open: "calls.live", closed: "calls.offline" }[state] ?? "calls.connecting";
+  live.textContent = t(live.dataset.i18n);
+}
+
+function connect(reconnecting = false) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/events`); // the cookie logs in
+  socket.addEventListener("open", () => {
+    retryDelay = 1000;
+    setLive("open");
+    loadActiveCalls(); // after subscribing: nothing between the two is missed
+    if (reconnecting) console.info("reconnected");
+  });
+  socket.addEventListener("message", (message) => {
+    const event = JSON.parse(message.data);
+    try {
+      HANDLERS[event.type]?.(event);
+    } catch (error) {
+      console.error(error);
+    }
+  });
+  socket.addEventListener("close", async () => {
+    setLive("closed");
+    try {
+      await api("/api/auth/me"); // a lost login goes back to the login page
+    } catch {
+      // offline, or the server restarts: retry below
+    }
+    setTimeout(() => connect(true), retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 15000);
+  });
+}
+
+// -- drawing: the list of calls ----------------------------------------------------------------
+function callItem(call) {
+  const li = el("li");
+  const button = el("button", "call-item");
+  button.type = "button";
+  button.dataset.state = call.state;
+  button.dataset.callId = call.id;
+  const priority = call.context?.suggestion?.priority;
+  if (priority) button.dataset.priority = priority;
+  if (call.id === shownId && !search) button.setAttribute("aria-current", "true");
+  button.addEventListener("click", () => show(call.id));
+
+  const top = el("span", "call-item-top");
+  top.append(
+    el("span", "call-item-number", callerText(call, call.context)),
+    el("span", "call-item-time", formatClock(call.startedAt)),
+  );
+  const context = call.context;
+  const who = context
+    ? [label("kind", context.caller_kind), context.name].filter(Boolean).join(" · ")
+    : t("desk.lookingUp");
+  const middle = el("span", "call-item-who", who);
+  const bottom = el("span", "call-item-bottom");
+  const state = el("span", "call-item-state", t(`state.${call.state}`));
+  bottom.append(state);
+  if (context?.suggestion) {
+    bottom.append(el("span", "call-item-reason", context.suggestion.reason_label));
+  }
+  button.append(top, middle, bottom);
+  li.append(button);
+  return li;
+}
+
+function drawCallList() {
+  const list = [...calls.values()];
+  const ordered = [...list.filter(active).sort(byNewest), ...list.filter((c) => !active(c)).sort(byNewest)];
+  $("call-list").replaceChildren(...ordered.map(callItem));
+  $("calls-empty").hidden = ordered.length > 0;
+  const running = list.filter(active).length;
+  $("call-count").textContent = running ? String(running) : "";
+}
+
+// -- drawing: the caller banner --------------------------------------------------------------
+function tag(text, className) {
+  return el("span", `tag ${className}`, text);
+}
+
+function timerText(call) {
+  if (call.state === "answered") return formatSeconds((Date.now() - Date.parse(call.answeredAt)) / 1000);
+  if (call.state === "ringing") return formatSeconds((Date.now() - Date.parse(call.startedAt)) / 1000);
+  if (call.answeredAt && call.endedAt) {
+    return formatSeconds((Date.parse(call.endedAt) - Date.parse(call.answeredAt)) / 1000);
+  }
+  return "";
+}
+
+function drawBanner(call, context) {
+  const banner = $("banner");
+  const state = $("call-state");
+  if (search) {
+    banner.dataset.state = "search";
+    state.textContent = t("desk.searchResult");
+  } else {
+    banner.dataset.state = call.state;
+    const reason = call.state === "ended" && call.reason ? ` · ${label("end", call.reason)}` : "";
+    state.textContent = t(`state.${call.state}`) + reason;
+  }
+  state.dataset.state = banner.dataset.state;
+
+  $("caller-number").textContent = callerText(search ? null : call, context);
+  const kind = $("caller-kind");
+  kind.hidden = !context;
+  kind.dataset.kind = context?.caller_kind || "";
+  kind.textContent = context ? label("kind", context.caller_kind) : "";
+  $("caller-name").textContent = context?.name || "";
+
+  const flags = (context?.flags || []).map((flag) => tag(label("flag", flag), `tag-${flag}`));
+  if (context?.via_binding) flags.push(tag(t("desk.viaBinding"), "tag-binding"));
+  if (context?.calls_24h > 0) flags.push(tag(t("desk.calls24h", { n: context.calls_24h }), "tag-repeat"));
+  $("caller-flags").replaceChildren(...flags);
+
+  $("call-timer").textContent = call && !search ? timerText(call) : "";
+  const meta = [];
+  if (call?.dialed && !search) meta.push(t("desk.dialed", { dialed: call.dialed }));
+  if (context?.source) {
+    meta.push(t("desk.source", { source: context.source, ms: Math.round(context.lookup_ms || 0) }));
+  }
+  $("caller-meta").textContent = meta.join(" · ");
+
+  const note = $("context-note");
+  if (context?.error) {
+    note.textContent = t("desk.lookupFailed", { error: context.error });
+    note.className = "context-note error";
+    note.hidden = false;
+  } else if (!context && !search) {
+    note.textContent = t("desk.lookingUp");
+    note.className = "context-note";
+    note.hidden = false;
+  } else {
+    note.hidden = true;
+  }
+}
+
+function drawSuggestion(context) {
+  const box = $("suggestion");
+  const suggestion = context?.suggestion;
+  box.hidden = !suggestion;
+  if (!suggestion) return;
+  box.dataset.priority = suggestion.priority || "normal";
+  $("suggestion-reason").textContent = suggestion.reason_label || label("reason", suggestion.reason);
+  $("suggestion-remedy").textContent = suggestion.remedy_label || suggestion.remedy;
+  const priority = $("suggestion-priority");
+  priority.textContent = label("priority", suggestion.priority);
+  priority.dataset.priority = suggestion.priority || "normal";
+  const amount = $("suggestion-amount");
+  amount.hidden = !suggestion.amount_fen;
+  amount.textContent = suggestion.amount_fen ? t("desk.amount", { amount: money(suggestion.amount_fen) }) : "";
+  const rule = $("suggestion-rule");
+  rule.hidden = !suggestion.rule;
+  rule.textContent = suggestion.rule ? t("desk.rule", { rule: suggestion.rule }) : "";
+  $("suggestion-foot").hidden = !suggestion.amount_fen && !suggestion.rule;
+}
+
+// -- drawing: the order card -----------------------------------------------------------------
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+// The remarks, with each flagged word in a red <strong class="flag">.
+function remarkNodes(remarks, flagged) {
+  const words = [...new Set(flagged || [])].filter(Boolean).sort((a, b) => b.length - a.length);
+  if (!words.length) return [document.createTextNode(remarks)];
+  const pattern = new RegExp(`(${words.map(escapeRegExp).join("|")})`, "g");
+  return remarks.split(pattern).filter(Boolean).map((part) => (
+    words.includes(part) ? el("strong", "flag", part) : document.createTextNode(part)
+  ));
+}
+
+function fact(name, value, className = "") {
+  const wrap = el("div", `fact ${className}`.trim());
+  wrap.append(el("dt", "", t(name)), el("dd", "", value || "—"));
+  return wrap;
+}
+
+function worstSeverity(order) {
+  return (order.anomalies || [])
+    .map((a) => a.severity)
+    .sort((a, b) => (SEVERITY_ORDER[a] ?? 9) - (SEVERITY_ORDER[b] ?? 9))[0];
+}
+
+function drawOrder(order) {
+  $("order-no").textContent = order.order_no;
+  const channel = $("order-channel");
+  channel.dataset.channel = order.channel;
+  channel.textContent = label("channel", order.channel);
+  const status = $("order-status");
+  status.dataset.status = order.status;
+  status.textContent = label("order", order.status);
+  $("order-amount").textContent = money(order.amount_fen);
+
+  const anomalies = [...(order.anomalies || [])].sort(
+    (a, b) => (SEVERITY_ORDER[a.severity] ?? 9) - (SEVERITY_ORDER[b.severity] ?? 9),
+  );
+  $("anomalies").replaceChildren(...anomalies.map((anomaly) => {
+    const chip = el("li", "chip", anomaly.message || anomaly.kind);
+    chip.dataset.severity = anomaly.severity;
+    chip.dataset.kind = anomaly.kind;
+    return chip;
+  }));
+  $("anomalies").hidden = anomalies.length === 0;
+
+  const late = !order.delivered_at && Date.parse(order.promised_at) < Date.now()
+    && ["placed", "accepted", "ready", "picked_up"].includes(order.status);
+  $("order-facts").replaceChildren(
+    fact("field.merchant", order.merchant),
+    fact("field.store", order.store),
+    fact("field.rider", order.rider || t("desk.noRider")),
+    fact("field.phone", order.customer_phone),
+    fact("field.placed", formatClock(order.placed_at)),
+    fact("field.promised", formatClock(order.promised_at), late ? "late" : ""),
+    fact("field.delivered", order.delivered_at ? formatClock(order.delivered_at) : t("desk.notDelivered")),
+    fact("field.amount", money(order.amount_fen)),
+    fact("field.address", order.address, "wide"),
+  );
+
+  const remarks = $("remarks");
+  const flagged = (order.flagged_remarks || []).length > 0 && Boolean(order.remarks);
+  remarks.classList.toggle("flagged", flagged);
+  remarks.replaceChildren(
+    el("span", "remarks-label", t("field.remarks")),
+    ...(order.remarks ? remarkNodes(order.remarks, order.flagged_remarks) : [el("span", "none", t("desk.noRemarks"))]),
+  );
+
+  $("items").replaceChildren(...(order.items || []).map((item) => {
+    const tr = el("tr");
+    tr.append(
+      el("td", "item-name", item.name),
+      el("td", "item-spec", item.spec || ""),
+      el("td", "num", `×${item.quantity}`),
+      el("td", "num", money(item.unit_price_fen)),
+      el("td", "num", money(item.unit_price_fen * item.quantity)),
+    );
+    return tr;
+  }));
+
+  const steps = [...(order.timeline || [])].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  $("timeline").replaceChildren(...steps.map((step) => {
+    const li = el("li", "step");
+    li.dataset.kind = step.kind;
+    const head = el("div", "step-head");
+    head.append(
+      el("time", "step-at", formatClock(step.at)),
+      el("span", "step-kind", label("tl", step.kind)),
+      el("span", "step-actor", label("actor", step.actor)),
+    );
+    li.append(head);
+    if (step.note) li.append(el("div", "step-note", step.note));
+    return li;
+  }));
+}
+
+function orderItem(order) {
+  const li = el("li");
+  const button = el("button", "order-item");
+  button.type = "button";
+  button.dataset.orderNo = order.order_no;
+  if (order.order_no === shownOrderNo) button.setAttribute("aria-current", "true");
+  const severity = worstSeverity(order);
+  if (severity) button.dataset.severity = severity;
+  const channel = el("span", "channel", label("channel", order.channel));
+  channel.dataset.channel = order.channel;
+  const status = el("span", "order-status", label("order", order.status));
+  status.dataset.status = order.status;
+  button.append(
+    el("span", "order-item-no", order.order_no),
+    channel,
+    status,
+    el("span", "order-item-store", order.store || order.merchant),
+    el("span", "order-item-time", formatClock(order.placed_at)),
+    el("span", "order-item-amount", money(order.amount_fen)),
+  );
+  button.addEventListener("click", () => {
+    shownOrderNo = order.order_no;
+    drawOrders(currentContext());
+  });
+  li.append(button);
+  return li;
+}
+
+function drawOrders(context) {
+  const orders = context?.orders || [];
+  if (!orders.some((o) => o.order_no === shownOrderNo)) shownOrderNo = orders[0]?.order_no ?? null;
+  const order = orders.find((o) => o.order_no === shownOrderNo);
+  $("order").hidden = !order;
+  if (order) drawOrder(order);
+  $("no-orders").hidden = Boolean(order) || !context || Boolean(search?.message);
+  $("orders-section").hidden = orders.length < 2;
+  $("order-count").textContent = String(orders.length);
+  $("order-list").replaceChildren(...orders.map(orderItem));
+}
+
+// -- drawing: history, tickets, transcript ----------------------------------------------------
+function drawHistory(context) {
+  const recent = (context?.recent_calls || []).filter((c) => c.call_id !== shownId || search);
+  $("history").replaceChildren(...recent.map((c) => {
+    const li = el("li");
+    li.append(el("time", "history-at", formatClock(c.started_at)));
+    const status = el("span", `status status-${c.status}`, label("status", c.status));
+    li.append(status);
+    if (c.end_reason) li.append(el("span", "history-reason", label("end", c.end_reason)));
+    return li;
+  }));
+  $("history-empty").hidden = recent.length > 0;
+
+  const tickets = context?.open_tickets || [];
+  $("tickets").replaceChildren(...tickets.map((no) => el("li", "ticket-no", no)));
+  $("tickets-empty").hidden = tickets.length > 0;
+}
+
+function chatLine(leg, text, at, partial = false) {
+  const li = el("li", partial ? "msg partial" : "msg");
+  li.dataset.leg = leg;
+  const head = el("div", "msg-head");
+  head.append(el("span", "who", label("leg", leg)));
+  if (at != null) head.append(el("span", "at", formatSeconds(Math.floor(at))));
+  li.append(head, el("div", "bubble", partial ? `${text}…` : text));
+  return li;
+}
+
+function drawTranscript() {
+  const call = calls.get(shownId);
+  const lines = call ? call.lines.map((s) => chatLine(s.leg, s.text, s.start)) : [];
+  const partials = call ? [...call.partials].map(([leg, text]) => chatLine(leg, text, null, true)) : [];
+  const list = $("transcript-lines");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.replaceChildren(...lines, ...partials);
+  if (atBottom) list.scrollTop = list.scrollHeight;
+  const showing = lines.length + partials.length > 0;
+  const empty = $("transcript-empty");
+  empty.hidden = showing;
+  empty.dataset.i18n = call && call.state !== "ringing" ? "transcript.empty" : "desk.transcriptWaiting";
+  empty.textContent = t(empty.dataset.i18n);
+  $("transcript").dataset.state = call?.state || "";
+}
+
+// -- drawing: the whole screen ---------------------------------------------------------------
+function currentContext() {
+  return search ? search.context : calls.get(shownId)?.context ?? null;
+}
+
+function drawSearchBar() {
+  const bar = $("search-result");
+  bar.hidden = !search;
+  if (!search) return;
+  bar.dataset.state = search.pending ? "pending" : search.error || search.message ? "empty" : "found";
+  $("search-kind").textContent = search.pending ? t("desk.searching") : label("query", search.kind || "unknown");
+  $("search-query").textContent = search.query;
+  $("search-message").textContent = search.error || search.message || "";
+  $("search-close").hidden = !calls.has(shownId);
+}
+
+function drawAll() {
+  drawCallList();
+  drawSearchBar();
+  const call = calls.get(shownId) ?? null;
+  const context = currentContext();
+  // A search that found nobody shows only its message; a call always shows its banner.
+  const found = context && (context.caller_kind !== "unknown" || (context.orders || []).length > 0);
+  const showView = search ? Boolean(found) && !search.pending : Boolean(call);
+  $("view").hidden = !showView;
+  $("idle").hidden = showView || Boolean(search);
+  if (showView) {
+    drawBanner(call, context);
+    drawSuggestion(context);
+    drawOrders(context);
+  }
+  drawHistory(showView ? context : null);
+  drawTranscript();
+}
+
+function tick() {
+  const call = calls.get(shownId);
+  if (call && !search && call.state !== "ended") $("call-timer").textContent = timerText(call);
+}
+
+// -- search ----------------------------------------------------------------------------------
+async function runSearch(event) {
+  event.preventDefault();
+  const query = $("search-input").value.trim();
+  if (!query) return;
+  search = { query, pending: true, kind: "", message: "", context: null, error: "" };
+  drawAll();
+  const params = new URLSearchParams({ q: query, lang: uiLang() });
+  try {
+    const response = await api(`/api/screenpop/search?${params}`);
+    const body = await response.json().catch(() => ({}));
+    if (search?.query !== query) return; // a newer search or the call took over
+    if (response.ok) {
+      search = { query, pending: false, kind: body.query_kind, message: body.message || "", context: body, error: "" };
+    } else {
+      const detail = typeof body.detail === "string" ? body.detail : t("desk.searchFailed");
+      search = { query, pending: false, kind: "", message: "", context: null, error: detail };
+    }
+  } catch (error) {
+    console.error(error);
+    if (search?.query === query) search = { ...search, pending: false, error: t("desk.searchFailed") };
+  }
+  shownOrderNo = null;
+  drawAll();
+}
+
+function closeSearch() {
+  search = null;
+  shownOrderNo = null;
+  drawAll();
+}
+
+// -- start -----------------------------------------------------------------------------------
+function drawAccount() {
+  $("user-name").textContent = me.display_name || me.username;
+  $("user-role").textContent = t(`role.${me.role}`);
+}
+
+async function logout(event) {
+  event.preventDefault();
+  try {
+    await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" });
+  } finally {
+    location.replace("/login");
+  }
+}
+
+async function start() {
+  initLang();
+  applyTranslations();
+  bindLangToggle($("lang-toggle"), () => {
+    drawAccount();
+    drawAll();
+  });
+  $("logout").addEventListener("click", logout);
+  $("search-form").addEventListener("submit", runSearch);
+  $("search-close").addEventListener("click", closeSearch);
+  $("search-input").addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && search) closeSearch();
+  });
+  me = await (await api("/api/auth/me")).json();
+  drawAccount();
+  drawAll();
+  connect();
+  setInterval(tick, 1000);
+}
+
+start().catch(console.error);
