@@ -1,4 +1,4 @@
-"""The ``tingyin`` command: serve, demo, users, seed."""
+"""The ``tingyin`` command: serve, demo, users, seed, orders."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Manage users and roles.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+orders_app = typer.Typer(help="Order data for the screen pop.", no_args_is_help=True)
+app.add_typer(orders_app, name="orders")
 app.add_typer(models_app, name="models")
 app.command("transcribe")(transcribe)
 
@@ -87,7 +89,7 @@ def demo(
     call_every: Annotated[float, typer.Option(help="Seconds between demo calls")] = 20.0,
 ) -> None:
     """Serve with demo users and a demo call every few seconds that you can watch live."""
-    from tingyin.demo import demo_asr, place_demo_calls, seed_demo
+    from tingyin.demo import demo_asr, place_demo_calls, seed_demo, seed_demo_orders
     from tingyin.hub.serve import serve as run_hub
 
     settings = _settings(config, data_dir=data_dir, sip__port=sip_port, http__port=http_port)
@@ -96,6 +98,8 @@ def demo(
     if note:
         typer.echo(note)
     for line in seed_demo(settings):
+        typer.echo(line)
+    for line in seed_demo_orders(settings):
         typer.echo(line)
 
     async def after_ready(host: str, port: int, http: int) -> None:
@@ -106,12 +110,76 @@ def demo(
 
 
 @app.command()
-def seed(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
-    """Load the demo data set (demo users now; orders come with the screen pop)."""
-    from tingyin.demo import seed_demo
+def seed(
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+    orders: Annotated[int, typer.Option(min=0, help="Random orders to add (0: none)")] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed for the orders")] = 0,
+) -> None:
+    """Load the demo data set: demo users, the planted screen-pop cases, random orders."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
 
-    for line in seed_demo(_settings(config, data_dir=data_dir)):
+    from tingyin.demo import seed_demo
+    from tingyin.screenpop.scenarios import plant_scenarios
+    from tingyin.screenpop.seed import generate_orders
+    from tingyin.store import Database
+
+    settings = _settings(config, data_dir=data_dir)
+    for line in seed_demo(settings):
         typer.echo(line)
+    db = Database(settings.resolved_database_url)
+    now = datetime.now(UTC)
+    try:
+        if orders:
+            summary = generate_orders(
+                db, orders, now=now, seed=seed, tz=ZoneInfo(settings.timezone)
+            )
+            typer.echo(
+                f"added {summary.orders} orders ({summary.items} items, {summary.events} "
+                f"timeline steps), {summary.customers} customers, {summary.stores} stores, "
+                f"{summary.riders} riders in {summary.seconds:.1f} s"
+            )
+        planted = plant_scenarios(db, now=now, refresh=True)
+    finally:
+        db.dispose()
+    typer.echo("planted cases:" if planted.created else "planted cases (moved to now):")
+    for line in planted.lines():
+        typer.echo(f"  {line}")
+
+
+@orders_app.command("import")
+def orders_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or JSON export")],
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="csv or json (default: the file's suffix)")
+    ] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Import orders from a platform export; rows with errors are skipped and listed."""
+    from zoneinfo import ZoneInfo
+
+    from tingyin.screenpop.importer import ImportFormatError, import_orders
+    from tingyin.store import Database
+
+    settings = _settings(config, data_dir=data_dir)
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    try:
+        report = import_orders(db, file, tz=ZoneInfo(settings.timezone), fmt=fmt)
+    except ImportFormatError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+    for error in report.errors:
+        typer.echo(error, err=True)
+    typer.echo(
+        f"imported {report.imported} orders ({report.updated} updated), skipped {report.skipped}"
+    )
+    if report.skipped:
+        raise typer.Exit(1)
 
 
 @users_app.command("add")

@@ -8,6 +8,7 @@ import os
 import secrets
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tingyin.accounts.actions import create_user
@@ -24,11 +25,17 @@ DEMO_USERS = (
     ("qa", "qa", "质检李"),
     ("agent1", "agent", "客服小张"),
 )
-DEMO_LINES = (
-    "你好，我的外卖已经超时四十分钟了，还没有送到。",
-    "我点的汤洒了，袋子里全是汤。",
-    "少送了一份米饭，麻烦帮我处理一下。",
+# Who calls in the demo (a planted scenario's number) and what they say.
+DEMO_CALLS = (
+    ("late_customer", "你好，我的外卖已经超时四十分钟了，还没有送到。"),
+    ("food_safety_customer", "我对花生过敏，备注写了不要花生，菜里还是有花生，我现在很不舒服。"),
+    ("rider", "你好，我是骑手，顾客电话一直打不通，地址也找不到。"),
+    ("missing_item_customer", "少送了一份米饭，麻烦帮我处理一下。"),
+    ("masked_number", "我的外卖怎么还没到？"),
+    ("merchant_store", "你好，我们是商家，餐早就做好了，骑手一直没来取。"),
+    ("rider_cancelled_customer", "骑手把我的订单取消了，这是怎么回事？"),
 )
+DEMO_ORDERS = 2000
 
 
 LOGINS_FILE = "demo-logins.txt"
@@ -72,20 +79,44 @@ def _write_logins(path: Path, logins: dict[str, str]) -> None:
         f.writelines(f"{name}\t{password}\n" for name, password in logins.items())
 
 
+def seed_demo_orders(settings: Settings) -> Iterator[str]:
+    """Demo orders (once) and the planted cases the demo calls come from (fresh each start)."""
+    from tingyin.screenpop.scenarios import plant_scenarios
+    from tingyin.screenpop.seed import generate_orders
+    from tingyin.store.models import Order
+
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    try:
+        with db.session() as session:
+            have = session.query(Order).count()
+        now = datetime.now(UTC)
+        if have < DEMO_ORDERS:
+            generate_orders(db, DEMO_ORDERS, now=now, progress=False)
+            yield f"demo orders: {DEMO_ORDERS} generated"
+        scenarios = plant_scenarios(db, now=now, refresh=True)
+        yield from ("demo case: " + line for line in scenarios.lines())
+    finally:
+        db.dispose()
+
+
 async def place_demo_calls(settings: Settings, host: str, port: int, every: float) -> None:
-    """Call the demo line now and then with the test caller, playing a complaint."""
+    """Call the demo line now and then from a planted number, playing that caller's complaint."""
+    from tingyin.screenpop.scenarios import Scenarios
+
     prompts = settings.data_dir / "prompts"
     prompts.mkdir(parents=True, exist_ok=True)
     clips = []
-    for i, text in enumerate(DEMO_LINES):
+    for i, (_who, text) in enumerate(DEMO_CALLS):
         clip = prompts / f"demo-caller-{i}.wav"
         if not clip.is_file() and not await asyncio.to_thread(synthesize, text, "cmn", clip):
             write_chime(clip)
         clips.append(clip)
+    numbers = Scenarios()
     n = 0
     while True:
         clip = clips[n % len(clips)]
-        caller = f"1380013{n % 10000:04d}"
+        caller = str(getattr(numbers, DEMO_CALLS[n % len(DEMO_CALLS)][0]))
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tingyin.telephony.test_caller",
             f"sip:4008001234@{host}:{port}", "--caller", caller, "--play", str(clip),

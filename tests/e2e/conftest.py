@@ -87,8 +87,9 @@ def log_in(page: Page, base_url: str, username: str, password: str, then: str = 
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("#login-submit")
-    page.wait_for_url(f"{base_url}/")  # the login page goes to the calls page
-    if then and then != "/":
+    # The login page sends agents to the desk and everyone else to the calls page.
+    page.wait_for_url(lambda url: url.rstrip("/") in (base_url, f"{base_url}/desk"))
+    if then and not page.url.endswith(then):
         page.goto(f"{base_url}{then}")
 
 

@@ -32,7 +32,7 @@ from tingyin.bus.events import (
     TranscriptPartial,
 )
 from tingyin.config import Settings
-from tingyin.screenpop.seed import Scenarios, plant_scenarios
+from tingyin.screenpop.scenarios import Scenarios, plant_scenarios
 from tingyin.store import Database
 
 if TYPE_CHECKING:
