@@ -30,10 +30,11 @@ PASSWORD = "bench-password-1"
 
 
 def start_hub(data_dir: Path, workers: int) -> tuple[subprocess.Popen[str], str, int, str]:
+    # check=False: fails harmlessly when a reused data directory has the user already.
     subprocess.run(
         [sys.executable, "-m", "tingyin.cli", "users", "add", "bench", "--role", "admin",
          "--data-dir", str(data_dir)],
-        input=PASSWORD + "\n", text=True, check=True, capture_output=True,
+        input=PASSWORD + "\n", text=True, check=False, capture_output=True,
     )  # fmt: skip
     proc = subprocess.Popen(
         [sys.executable, "-m", "tingyin.cli", "serve", "--data-dir", str(data_dir),

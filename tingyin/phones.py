@@ -8,6 +8,7 @@ have no E.164 form and keep their digits. Withheld and unusable numbers get no k
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import phonenumbers
@@ -50,6 +51,7 @@ class PhoneNumber:
         return bool(self.key)
 
 
+@functools.lru_cache(maxsize=8192)  # ~0.4 ms a parse; a screen pop normalises each order's number
 def normalise(raw: str, region: str = DEFAULT_REGION) -> PhoneNumber:
     """The caller's number as a lookup key, whatever spelling it came in."""
     text = raw.strip()

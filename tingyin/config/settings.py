@@ -103,7 +103,9 @@ class ScreenpopSettings(BaseModel):
     http_token: SecretStr | None = Field(default=None, description="Bearer token for it")
     http_timeout_ms: int = Field(default=300, ge=10, le=10_000)
     cache_seconds: float = Field(default=15.0, ge=0, description="0 = no cache")
-    lookup_threads: int = Field(default=4, ge=1, le=64)
+    lookup_processes: int = Field(
+        default=2, ge=1, le=64, description="Processes that build screen pops (off the hub's GIL)"
+    )
 
     @model_validator(mode="after")
     def _http_needs_url(self) -> ScreenpopSettings:

@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 import signal
+import sys
 import tempfile
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from tingyin.bus import EventBus
 from tingyin.config import Settings
 from tingyin.hub.cdr_writer import CdrWriter
 from tingyin.hub.supervisor import StartupError, Supervisor
+from tingyin.screenpop.lookups import ProcessLookups
 from tingyin.screenpop.policy import PolicyError
 from tingyin.screenpop.service import ScreenPopService
 from tingyin.screenpop.wiring import context_builder
@@ -39,7 +41,8 @@ from tingyin.web.context import AppContext
 
 log = logging.getLogger(__name__)
 
-UNIX_PATH_MAX = 100  # sun_path is 108 bytes on Linux
+UNIX_PATH_MAX = 100
+SWITCH_INTERVAL_S = 0.0005  # sun_path is 108 bytes on Linux
 
 
 class _Server(uvicorn.Server):
@@ -93,6 +96,10 @@ async def serve(
     after_ready: Callable[[str, int, int], Coroutine[Any, Any, None]] | None = None,
 ) -> int:
     loop = asyncio.get_running_loop()
+    # Screen-pop lookups run many short queries, each giving up the GIL; with the default 5 ms
+    # switch interval every re-acquire may wait behind the CDR writer or the event loop
+    # (bench/screenpop.py: p50 20 ms in the hub against 5 ms alone).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     for directory in (settings.data_dir, settings.recordings_dir, settings.run_dir):
         directory.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
@@ -107,7 +114,8 @@ async def serve(
     bus.start()
     cdr = CdrWriter(db, bus, settings.recordings_dir)
     cdr.start()
-    screenpop = ScreenPopService(builder, bus, settings.screenpop.lookup_threads)
+    lookups = ProcessLookups(settings, builder, settings.screenpop.lookup_processes)
+    screenpop = ScreenPopService(lookups, bus, builder.policy)
     listener = HubListener(hub_socket_path(settings), lambda _worker, event: bus.publish(event))
     await listener.start()
     supervisor = Supervisor(settings, bus, listener)
@@ -154,6 +162,7 @@ async def serve(
                 await asr.start()
             except (RuntimeError, TimeoutError) as exc:
                 raise StartupError(f"live transcription did not start: {exc}") from None
+        await screenpop.start()
         await supervisor.start(greeting)
         server_task = loop.create_task(server.serve(), name="http")
         while not server.started:

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from tingyin.bus.context import Anomaly, OrderCard, RecentCall, Suggestion
 from tingyin.bus.events import CallerContextReady
@@ -31,6 +31,18 @@ from tingyin.store.models import Call
 
 KIND_PREFERENCE = {"customer": 0, "rider": 1, "merchant": 2}
 RECENT_CALLS = 5
+_SAME_NUMBER = (
+    Call.caller_key == bindparam("key"),
+    Call.started_at >= bindparam("since"),
+    Call.id != bindparam("call_id"),
+)
+_CALLS_SINCE = select(func.count()).select_from(Call).where(*_SAME_NUMBER)
+_RECENT_CALLS = (
+    select(Call.id, Call.started_at, Call.status, Call.end_reason)
+    .where(*_SAME_NUMBER)
+    .order_by(Call.started_at.desc())
+    .limit(RECENT_CALLS)
+)
 
 
 @dataclass(frozen=True)
@@ -192,23 +204,13 @@ class ContextBuilder:
             return 0, ()
         window = now - timedelta(hours=self.policy.thresholds.repeat_call_hours)
         history = now - timedelta(days=self.policy.thresholds.history_days)
-        with self.db.sessions() as session:
-            count = session.scalar(
-                select(func.count())
-                .select_from(Call)
-                .where(Call.caller_key == key, Call.started_at >= window, Call.id != call_id)
-            )
-            rows = session.scalars(
-                select(Call)
-                .where(Call.caller_key == key, Call.started_at >= history, Call.id != call_id)
-                .order_by(Call.started_at.desc())
-                .limit(RECENT_CALLS)
-            ).all()
-            recent = tuple(
-                RecentCall(
-                    call_id=c.id, started_at=c.started_at, status=c.status,
-                    end_reason=c.end_reason or "",
-                )
-                for c in rows
-            )  # fmt: skip
+        params = {"key": key, "call_id": call_id}
+        with self.db.engine.connect() as conn:
+            count = conn.execute(_CALLS_SINCE, params | {"since": window}).scalar()
+            rows = conn.execute(_RECENT_CALLS, params | {"since": history}).all()
+        recent = tuple(
+            RecentCall(call_id=r.id, started_at=r.started_at, status=r.status,
+                       end_reason=r.end_reason or "")
+            for r in rows
+        )  # fmt: skip
         return int(count or 0), recent

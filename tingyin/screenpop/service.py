@@ -1,7 +1,8 @@
 """The screen pop at ring time: CallRinging in, CallerContextReady out, within milliseconds.
 
-Lookups run on a small thread pool (the order source may be a database or an HTTP API) so the
-event loop never waits. A failed lookup still pops: the agent gets the number and the error.
+Lookups run elsewhere (``lookups.py``: processes in the hub, threads in tests) so the event
+loop never waits and the lookup never waits for the hub's GIL. A failed lookup still pops: the
+agent gets the number and the error.
 While the call goes on, what the caller says is matched against the food-safety words; a hit
 re-publishes the context with the urgent suggestion (``revision`` + 1).
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
@@ -25,8 +25,9 @@ from tingyin.bus.events import (
     utcnow,
 )
 from tingyin.phones import normalise
-from tingyin.screenpop.context import ContextBuilder
 from tingyin.screenpop.engine import flagged_words
+from tingyin.screenpop.lookups import Lookups
+from tingyin.screenpop.policy import Policy
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,10 @@ HEARD_LIMIT = 2000  # characters of the caller's words kept per call for re-eval
 
 
 class ScreenPopService:
-    def __init__(self, builder: ContextBuilder, bus: EventBus, threads: int = 4) -> None:
-        self.builder = builder
+    def __init__(self, lookups: Lookups, bus: EventBus, policy: Policy) -> None:
+        self.lookups = lookups
         self.bus = bus
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="screenpop")
+        self.policy = policy
         self._tasks: set[asyncio.Task[None]] = set()
         self._latest: dict[str, CallerContextReady] = {}
         self._heard: dict[str, str] = {}
@@ -46,10 +47,13 @@ class ScreenPopService:
         bus.subscribe(CallEnded, self._on_gone)
         bus.subscribe(CallFailed, self._on_gone)
 
+    async def start(self) -> None:
+        await self.lookups.start()
+
     async def stop(self) -> None:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        await self.lookups.stop()
 
     # Bus handlers must not block: each starts a task and returns.
     async def _on_ringing(self, event: CallRinging) -> None:
@@ -60,7 +64,7 @@ class ScreenPopService:
             return
         heard = (self._heard.get(event.call_id, "") + " " + event.text)[-HEARD_LIMIT:]
         self._heard[event.call_id] = heard
-        if flagged_words(event.text, self.builder.policy.words.food_safety):
+        if flagged_words(event.text, self.policy.words.food_safety):
             self._spawn(self._reconsider(event.call_id, heard))
 
     async def _on_gone(self, event: CallEnded | CallFailed) -> None:
@@ -73,34 +77,27 @@ class ScreenPopService:
         task.add_done_callback(self._tasks.discard)
 
     async def _pop(self, event: CallRinging) -> None:
-        loop = asyncio.get_running_loop()
-        context = await loop.run_in_executor(self._pool, self._build, event)
-        self._latest[event.call_id] = context
-        self.bus.publish(context)
-
-    def _build(self, event: CallRinging) -> CallerContextReady:
         try:
-            return self.builder.for_call(event.call_id, event.caller, utcnow())
+            context = await self.lookups.for_call(event.call_id, event.caller, utcnow())
         except Exception as exc:  # the source is down or sent nonsense: pop what we know
             log.warning("screen pop for call %s failed: %s", event.call_id, exc)
             number = normalise(event.caller)
-            return CallerContextReady(
+            context = CallerContextReady(
                 call_id=event.call_id,
                 caller=number.masked,
                 number_kind=number.kind,
                 caller_kind="unknown",
                 error=f"{type(exc).__name__}: {exc}"[:300],
             )
+        self._latest[event.call_id] = context
+        self.bus.publish(context)
 
     async def _reconsider(self, call_id: str, heard: str) -> None:
         current = self._latest.get(call_id)
         if current is None or current.error:
             return
-        loop = asyncio.get_running_loop()
         try:
-            suggestion = await loop.run_in_executor(
-                self._pool, self.builder.rebuild, current, utcnow(), heard
-            )
+            suggestion = await self.lookups.rebuild(current, utcnow(), heard)
         except Exception as exc:
             log.warning("screen pop of call %s not updated: %s", call_id, exc)
             return
