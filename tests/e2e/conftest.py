@@ -101,7 +101,9 @@ def missing_tool(message: str) -> NoReturn:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running in the main
+# thread while it is open, and every later test calling asyncio.run() would then fail.
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     try:
         from playwright.sync_api import sync_playwright
