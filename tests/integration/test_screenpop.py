@@ -199,3 +199,22 @@ def test_repeat_caller_and_search(
     nothing = hub.get("/api/screenpop/search", role="agent", q="9999999999999999").json()
     assert nothing["message"] and nothing["orders"] == []
     assert hub.get("/api/screenpop/search", role=None, q="1").status_code == 401
+
+
+def test_open_tickets_pop_and_ticket_numbers_are_searchable(
+    hub: RunningHub, scenarios: Scenarios, agent_events: EventCollector, tmp_path: Path
+) -> None:
+    with hub.client("agent") as client:
+        made = client.post(
+            "/api/tickets",
+            json={"category": "late", "order_no": scenarios.rider_cancelled_order},
+        )
+    assert made.status_code == 201, made.text
+    number = made.json()["number"]
+    sipp_call_from(hub, scenarios.rider_cancelled_customer, tmp_path)
+    context = context_before_answer(pop_for(agent_events, scenarios.rider_cancelled_customer))
+    assert number in context["open_tickets"]
+    assert context["suggestion"]["rule"] == "cancelled-by-rider"
+    found = hub.get("/api/screenpop/search", role="agent", q=number).json()
+    assert found["query_kind"] == "ticket" and found["open_tickets"][0] == number
+    assert found["orders"][0]["order_no"] == scenarios.rider_cancelled_order

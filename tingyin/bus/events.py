@@ -178,6 +178,19 @@ class CallerContextReady(CallEvent):
     error: str = ""  # the lookup failed: the agent still gets the call, with this reason
 
 
+@dataclass(frozen=True, kw_only=True)
+class TicketSlaAlert(Event):
+    """A ticket's SLA clock entered warning (before the breach) or breached (escalate)."""
+
+    number: str
+    category: str
+    priority: str
+    clock: str  # first_response | next_update | resolution
+    state: str  # warning | breached
+    due_at: datetime | None = None
+    escalate: bool = False  # a supervisor must take it up
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     CallRinging,
     CallAnswered,
@@ -192,4 +205,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     TranscriptLegStatus,
     AsrOverloaded,
     CallerContextReady,
+    TicketSlaAlert,
 )

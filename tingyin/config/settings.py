@@ -114,6 +114,12 @@ class ScreenpopSettings(BaseModel):
         return self
 
 
+class TicketSettings(BaseModel):
+    policy_file: Path | None = Field(
+        default=None, description="Categories, priorities, SLAs, compensation; unset = built-in"
+    )
+
+
 class AuthSettings(BaseModel):
     secret_key: SecretStr | None = Field(
         default=None, description="JWT signing key; unset = generated once into the data dir"
@@ -144,6 +150,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     asr: AsrSettings = Field(default_factory=AsrSettings)
     screenpop: ScreenpopSettings = Field(default_factory=ScreenpopSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @field_validator("timezone")

@@ -36,6 +36,9 @@ from tingyin.telephony.audio_relay import AudioRelay
 from tingyin.telephony.ipc import HubListener
 from tingyin.telephony.ports import free_port
 from tingyin.telephony.prompts import greeting_path
+from tingyin.tickets.policy import TicketPolicyError, load_ticket_policy
+from tingyin.tickets.watch import SlaWatch
+from tingyin.tickets.webhooks import WebhookSender
 from tingyin.web.app import create_app
 from tingyin.web.context import AppContext
 
@@ -107,13 +110,17 @@ async def serve(
     secret_key = load_secret_key(settings)
     try:
         builder = context_builder(settings, db)
-    except PolicyError as exc:
+        ticket_policy = load_ticket_policy(settings.tickets.policy_file)
+    except (PolicyError, TicketPolicyError) as exc:
         raise StartupError(str(exc)) from None
 
     bus = EventBus(loop)
     bus.start()
     cdr = CdrWriter(db, bus, settings.recordings_dir)
     cdr.start()
+    webhooks, background_stop = WebhookSender(db, ticket_policy), asyncio.Event()
+    webhooks_task = loop.create_task(webhooks.run(background_stop), name="webhooks")
+    sla_watch = loop.create_task(SlaWatch(db, ticket_policy, bus).run(background_stop), name="sla")
     lookups = ProcessLookups(settings, builder, settings.screenpop.lookup_processes)
     screenpop = ScreenPopService(lookups, bus, builder.policy)
     listener = HubListener(hub_socket_path(settings), lambda _worker, event: bus.publish(event))
@@ -135,7 +142,16 @@ async def serve(
 
     http_port = settings.http.port or free_port(settings.http.bind_address)
     app = create_app(
-        AppContext(settings, db, secret_key, bus=bus, health=health, audio=audio, screenpop=builder)
+        AppContext(
+            settings,
+            db,
+            secret_key,
+            bus=bus,
+            health=health,
+            audio=audio,
+            screenpop=builder,
+            tickets=ticket_policy,
+        )
     )
     server = _Server(
         uvicorn.Config(
@@ -195,6 +211,8 @@ async def serve(
         await listener.stop()
         await screenpop.stop()
         await bus.drain()
+        background_stop.set()
+        await asyncio.gather(webhooks_task, sla_watch)
         await cdr.stop()
         await bus.stop()
         db.dispose()

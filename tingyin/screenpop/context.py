@@ -27,7 +27,7 @@ from tingyin.screenpop.engine import (
 from tingyin.screenpop.policy import Policy
 from tingyin.screenpop.sources import OrderRecord, OrderSource, Party
 from tingyin.store import Database
-from tingyin.store.models import Call
+from tingyin.store.models import Call, Ticket
 
 KIND_PREFERENCE = {"customer": 0, "rider": 1, "merchant": 2}
 RECENT_CALLS = 5
@@ -35,6 +35,16 @@ _SAME_NUMBER = (
     Call.caller_key == bindparam("key"),
     Call.started_at >= bindparam("since"),
     Call.id != bindparam("call_id"),
+)
+_OPEN_TICKETS = (
+    select(Ticket.number)
+    .where(
+        Ticket.status != "closed",
+        (Ticket.customer_phone == bindparam("phone"))
+        | Ticket.order_no.in_(bindparam("orders", expanding=True)),
+    )
+    .order_by(Ticket.opened_at.desc())
+    .limit(10)
 )
 _CALLS_SINCE = select(func.count()).select_from(Call).where(*_SAME_NUMBER)
 _RECENT_CALLS = (
@@ -162,6 +172,11 @@ class ContextBuilder:
             heard=heard,
         )
         calls_24h, recent = self._calls(number.key, call_id, now)
+        customer_phone = (
+            number.key if caller_kind == "customer" else (first.customer_phone if first else "")
+        )
+        if via_binding and first is not None:
+            customer_phone = first.customer_phone
         return CallerContextReady(
             call_id=call_id,
             caller=number.masked,
@@ -173,6 +188,7 @@ class ContextBuilder:
             orders=tuple(self._card(o, anomalies[o.order_no]) for o in ranked),
             calls_24h=calls_24h,
             recent_calls=recent,
+            open_tickets=self._open_tickets(customer_phone, [o.order_no for o in ranked]),
             suggestion=suggestion,
             source=self.source.name,
         )
@@ -197,6 +213,14 @@ class ContextBuilder:
             anomalies=anomalies,
             customer_phone=normalise(order.customer_phone).masked,
         )
+
+    def _open_tickets(self, phone: str, order_nos: list[str]) -> tuple[str, ...]:
+        """Numbers of the caller's tickets not yet closed (by their number or their orders)."""
+        if not phone and not order_nos:
+            return ()
+        params = {"phone": phone or None, "orders": order_nos or [""]}
+        with self.db.engine.connect() as conn:
+            return tuple(conn.execute(_OPEN_TICKETS, params).scalars())
 
     def _calls(self, key: str, call_id: str, now: datetime) -> tuple[int, tuple[RecentCall, ...]]:
         """Calls from this number: how many in the repeat window, and the latest few."""

@@ -1,0 +1,1 @@
+"""Tickets (工单): SLA clocks and business-hours calendars."""

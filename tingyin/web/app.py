@@ -16,6 +16,7 @@ from tingyin.audit import api as audit_api
 from tingyin.bus import EventBus
 from tingyin.screenpop import api as screenpop_api
 from tingyin.telephony import api as telephony_api
+from tingyin.tickets import api as tickets_api
 from tingyin.web import api as web_api
 from tingyin.web import events, listen, pages
 from tingyin.web.context import AppContext
@@ -31,6 +32,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     asr_api.router,
     audit_api.router,
     screenpop_api.router,
+    tickets_api.router,
 )
 
 

@@ -13,6 +13,7 @@ from tingyin.store import Database
 if TYPE_CHECKING:
     from tingyin.screenpop.context import ContextBuilder
     from tingyin.telephony.audio_relay import AudioRelay
+    from tingyin.tickets.policy import TicketPolicy
 
 
 @dataclass
@@ -28,3 +29,5 @@ class AppContext:
     audio: AudioRelay | None = None
     # Builds caller contexts for the search box; None: built from the settings on first use.
     screenpop: ContextBuilder | None = None
+    # The ticket policy; None: loaded from the settings on first use.
+    tickets: TicketPolicy | None = None

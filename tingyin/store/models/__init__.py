@@ -13,6 +13,13 @@ from tingyin.store.models.orders import (
     Rider,
     Store,
 )
+from tingyin.store.models.tickets import (
+    Compensation,
+    Ticket,
+    TicketCall,
+    TicketEvent,
+    WebhookDelivery,
+)
 from tingyin.store.models.transcripts import TranscriptLeg, TranscriptSegment
 
 __all__ = [
@@ -21,6 +28,7 @@ __all__ = [
     "Call",
     "CallContext",
     "CallEventRow",
+    "Compensation",
     "Customer",
     "Merchant",
     "NumberBinding",
@@ -29,7 +37,11 @@ __all__ = [
     "OrderItem",
     "Rider",
     "Store",
+    "Ticket",
+    "TicketCall",
+    "TicketEvent",
     "TranscriptLeg",
     "TranscriptSegment",
     "User",
+    "WebhookDelivery",
 ]

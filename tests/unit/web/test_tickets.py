@@ -1,0 +1,157 @@
+"""Tickets through the API: create, idempotency, repeats, transitions, compensation approval,
+the customer's progress, and bad input that stores nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from tests.unit.web.conftest import Login
+from tingyin.store import Database
+from tingyin.store.models import Ticket, TicketEvent
+from tingyin.tickets.rules import valid_ticket_number
+
+
+def _new(client: TestClient, headers: dict[str, str], **body: object) -> tuple[int, Any]:
+    response = client.post("/api/tickets", json=body, headers=headers)
+    return response.status_code, response.json()
+
+
+def test_a_ticket_from_opening_to_closing(client: TestClient, login: Login) -> None:
+    agent, supervisor = login("agent"), login("supervisor")
+    code, t = _new(
+        client,
+        agent,
+        category="food_safety",
+        order_no="8800000000000004",
+        customer_phone="138 0000 0004",
+        description="吃完以后拉肚子，怀疑变质",
+    )
+    assert code == 201, t
+    number = t["number"]
+    assert valid_ticket_number(number)
+    assert (t["status"], t["priority"]) == ("accepted", "urgent")
+    assert t["due_at"] is not None and t["sla_state"] in ("running", "warning", "breached")
+
+    moved = client.post(
+        f"/api/tickets/{number}/status", json={"status": "in_progress"}, headers=agent
+    ).json()
+    assert moved["status"] == "in_progress" and moved["first_response_at"]
+    small = client.post(
+        f"/api/tickets/{number}/compensations",
+        json={"kind": "coupon", "amount_fen": 500},
+        headers=agent,
+    ).json()
+    assert small["status"] == "applied"
+    big = client.post(
+        f"/api/tickets/{number}/compensations",
+        json={"kind": "full_refund", "amount_fen": 4000},
+        headers=agent,
+    ).json()
+    assert (big["status"], big["approval_level"]) == ("pending", "supervisor")
+    path = f"/api/tickets/{number}/compensations/{big['id']}/decision"
+    assert client.post(path, json={"approve": True}, headers=agent).status_code == 403
+    assert (
+        client.post(path, json={"approve": True}, headers=supervisor).json()["status"] == "applied"
+    )
+    assert client.post(path, json={"approve": True}, headers=supervisor).status_code == 409
+
+    client.post(
+        f"/api/tickets/{number}/notes", json={"text": "内部备注：商家已确认"}, headers=agent
+    )
+    for target in ("resolved", "closed"):
+        r = client.post(f"/api/tickets/{number}/status", json={"status": target}, headers=agent)
+        assert r.status_code == 200, r.json()
+    detail = client.get(f"/api/tickets/{number}", headers=supervisor).json()
+    assert detail["compensation_fen"] == 4500
+    kinds = [e["kind"] for e in detail["events"]]
+    assert kinds[0] == "created" and "note" in kinds and kinds.count("status") == 3
+
+    progress = client.get(f"/api/tickets/{number}/progress", headers=agent).json()
+    assert [s["status"] for s in progress["steps"]] == [
+        "accepted",
+        "in_progress",
+        "resolved",
+        "closed",
+    ]
+    assert "商家已确认" not in str(progress) and "actor" not in str(progress)
+    assert progress["status_label"]
+
+
+def test_idempotent_client_keys_and_repeat_complaints(client: TestClient, login: Login) -> None:
+    agent = login("agent")
+    body = {
+        "category": "late",
+        "order_no": "8800000000000001",
+        "channel": "app",
+        "client_key": "app-req-000001",
+    }
+    first_code, first = _new(client, agent, **body)
+    again_code, again = _new(client, agent, **body)
+    assert (first_code, again_code) == (201, 200)
+    assert again["number"] == first["number"]
+    clash_code, _ = _new(client, agent, **(body | {"category": "spill"}))
+    assert clash_code == 409
+    # Same order within the window, from the phone this time: linked, not duplicated.
+    repeat_code, repeat = _new(client, agent, category="late", order_no="8800000000000001")
+    assert (repeat_code, repeat["number"], repeat["repeat"]) == (200, first["number"], True)
+
+
+def test_bad_input_is_refused_and_nothing_is_stored(
+    client: TestClient, login: Login, db: Database
+) -> None:
+    agent = login("agent")
+    assert _new(client, agent, category="no_such_thing")[0] == 422
+    assert _new(client, agent, category="late", description="长" * 4001)[0] == 422
+    assert _new(client, agent, category="late", surprise=1)[0] == 422
+    assert client.post("/api/tickets", content=b"{", headers=agent).status_code == 422
+    _, t = _new(client, agent, category="spill")
+    number = t["number"]
+    r = client.post(f"/api/tickets/{number}/status", json={"status": "closed"}, headers=agent)
+    assert r.status_code == 409 and "cannot go from accepted" in r.json()["detail"]
+    r = client.post(
+        f"/api/tickets/{number}/compensations",
+        json={"kind": "coupon", "amount_fen": -5},
+        headers=agent,
+    )
+    assert r.status_code == 422
+    assert client.get("/api/tickets/000000000000", headers=agent).status_code == 404
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Ticket)) == 1
+        assert session.scalar(select(func.count()).select_from(TicketEvent)) == 1
+    assert isinstance(datetime.fromisoformat(t["opened_at"]), datetime)
+
+
+def test_meta_lists_the_policy_s_choices_with_labels(client: TestClient, login: Login) -> None:
+    agent = login("agent")
+    response = client.get("/api/tickets/meta", headers=agent)
+    assert response.status_code == 200, response.text  # not taken for a ticket number
+    meta = response.json()
+    categories = {c["code"]: c for c in meta["categories"]}
+    assert categories["food_safety"] == {
+        "code": "food_safety",
+        "zh": "食品安全/过敏",
+        "en": "Food safety / allergy",
+        "allows": ["coupon", "full_refund"],
+    }
+    assert list(categories)[-1] == "other"  # in the file's order
+    assert {"code": "finance", "zh": "财务", "en": "Finance"} in meta["parties"]
+    statuses = {s["code"]: s for s in meta["statuses"]}
+    assert list(statuses) == ["accepted", "in_progress", "resolved", "closed", "reopened"]
+    working = statuses["in_progress"]
+    assert (working["zh"], working["en"], working["next"]) == (
+        "处理中",
+        "In progress",
+        ["resolved"],
+    )
+    assert statuses["resolved"]["next"] == ["closed", "reopened"]
+    kinds = {k["code"]: (k["zh"], k["en"]) for k in meta["compensation_kinds"]}
+    assert kinds["partial_refund"] == ("部分退款", "Partial refund")
+    assert meta["compensation_tiers"] == [
+        {"up_to_fen": 1000, "approval": "none"},
+        {"up_to_fen": 5000, "approval": "supervisor"},
+    ]
+    assert client.get("/api/tickets/meta").status_code == 401  # behind the login

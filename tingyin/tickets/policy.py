@@ -1,0 +1,496 @@
+"""The ticket policy file (``config/tickets.toml``): categories, priorities, SLA, compensation.
+
+Loaded once at start. A mistake is reported with its place (the category by number and code,
+the section and field) so an admin's typo stops the start with a message instead of a wrong SLA
+or an unapproved refund later. Beyond each field's own checks, the entries must agree with one
+another: SLA entries and responsibility lists name known categories, categories name known
+parties and offered compensation kinds, tiers ascend, codes are unique.
+
+Plain models only: the rules that read them are in ``tickets.rules`` (and the SLA clock in
+``tickets.sla``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import zoneinfo
+from datetime import date, time
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_TICKET_POLICY = Path(__file__).resolve().parent.parent / "config" / "tickets.toml"
+
+Priority = Literal["low", "normal", "high", "urgent"]
+PRIORITIES: tuple[Priority, ...] = get_args(Priority)  # lowest first
+ApprovalLevel = Literal["none", "supervisor", "admin"]
+APPROVAL_LEVELS: tuple[ApprovalLevel, ...] = get_args(ApprovalLevel)  # least first
+# The kinds Tingyin knows how to carry out; the file chooses which of them are offered.
+CompensationKind = Literal["coupon", "partial_refund", "full_refund", "resend"]
+COMPENSATION_KINDS: tuple[CompensationKind, ...] = get_args(CompensationKind)
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)  # date.weekday() order
+# Parties the timeline rules (tickets.rules.responsibility_for) name: the file must keep them.
+RULE_PARTIES = ("merchant_kitchen", "delivery")
+
+_CODE = r"^[a-z][a-z0-9_]*$"
+_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+class TicketPolicyError(Exception):
+    pass
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _whole_fen(value: float) -> float:
+    if abs(value * 100 - round(value * 100)) > 1e-6:
+        raise ValueError(f"{value} 元 has more than two decimals")
+    return value
+
+
+def _fen(yuan: float) -> int:
+    return round(yuan * 100)
+
+
+class Category(_Strict):
+    code: str = Field(pattern=_CODE, max_length=40)
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    default_priority: Priority = "normal"
+    default_party: str = Field(min_length=1)
+    allows: tuple[str, ...] = ()
+
+    def label(self, language: str = "zh") -> str:
+        return self.en if language == "en" else self.zh
+
+
+def squash(text: str) -> str:
+    """Text as keywords are matched: no whitespace (ASR puts spaces between words), casefolded."""
+    return "".join(text.split()).casefold()
+
+
+class PriorityRules(_Strict):
+    vip_raise: int = Field(default=1, ge=0, le=3)
+    frequent_complainer_raise: int = Field(default=0, ge=0, le=3)
+    keywords: dict[Priority, tuple[str, ...]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _keywords_once(self) -> PriorityRules:
+        seen: dict[str, str] = {}
+        for level, words in self.keywords.items():
+            for word in words:
+                key = squash(word)
+                if not key:
+                    raise ValueError(f"keywords.{level}: an empty keyword")
+                if key in seen:
+                    raise ValueError(
+                        f"keywords: {word!r} is listed under {seen[key]} and {level}"
+                        if seen[key] != level
+                        else f"keywords.{level}: {word!r} is listed twice"
+                    )
+                seen[key] = level
+        return self
+
+
+def _no_update_clock(value: Any) -> Any:
+    if value is True:
+        raise ValueError("update_min is a number of minutes, or false for no update clock")
+    return value
+
+
+class SlaTarget(_Strict):
+    """Targets in business minutes (see ``Calendar``); ``update_min`` None: no update clock."""
+
+    first_response_min: int = Field(gt=0)
+    update_min: int | None = Field(default=None, gt=0)
+    resolution_min: int = Field(gt=0)
+    warn_ratio: float = Field(default=0.8, gt=0, lt=1)
+
+    @field_validator("update_min", mode="before")
+    @classmethod
+    def _false_is_none(cls, value: Any) -> Any:
+        return None if value is False else _no_update_clock(value)
+
+    @model_validator(mode="after")
+    def _order(self) -> SlaTarget:
+        for name in ("first_response_min", "update_min"):
+            value = getattr(self, name)
+            if value is not None and value > self.resolution_min:
+                raise ValueError(
+                    f"{name} ({value}) is after resolution_min ({self.resolution_min})"
+                )
+        return self
+
+
+class SlaOverride(_Strict):
+    """Some fields of a target, for one category and priority; the rest come from the default.
+
+    ``update_min = false`` turns the update clock off for this category and priority.
+    """
+
+    first_response_min: int | None = Field(default=None, gt=0)
+    update_min: int | Literal[False] | None = Field(default=None)
+    resolution_min: int | None = Field(default=None, gt=0)
+    warn_ratio: float | None = Field(default=None, gt=0, lt=1)
+
+    @field_validator("update_min", mode="before")
+    @classmethod
+    def _positive(cls, value: Any) -> Any:
+        _no_update_clock(value)
+        if value is not False and isinstance(value, int | float) and value <= 0:
+            raise ValueError("update_min must be greater than 0 (or false: no update clock)")
+        return value
+
+    def over(self, base: SlaTarget) -> SlaTarget:
+        return SlaTarget.model_validate(base.model_dump() | self.model_dump(exclude_none=True))
+
+
+class Sla(_Strict):
+    """``[sla.default.<priority>]`` plus ``[sla.<category>.<priority>]`` overrides.
+
+    The overrides are kept under ``categories`` (the file writes them directly under ``sla``).
+    """
+
+    default: dict[Priority, SlaTarget]
+    categories: dict[str, dict[Priority, SlaOverride]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "categories" not in data:
+            out: dict[str, Any] = {"categories": {k: v for k, v in data.items() if k != "default"}}
+            if "default" in data:
+                out["default"] = data["default"]
+            return out
+        return data
+
+    @model_validator(mode="after")
+    def _every_priority(self) -> Sla:
+        missing = [p for p in PRIORITIES if p not in self.default]
+        if missing:
+            raise ValueError(f"sla.default: no target for priority {', '.join(missing)}")
+        return self
+
+
+class Calendar(_Strict):
+    """When the SLA clock runs: working hours per weekday, in ``timezone``, except holidays.
+
+    Hours are ``"HH:MM-HH:MM"``, several joined by commas, or ``"closed"``; ``24:00`` (or an end
+    of ``00:00``) is midnight at the end of the day. ``special_days`` give a date its own hours
+    and win over the weekday and the holidays (调休 make-up working days, short hours on New
+    Year's Eve). ``always_open`` counts every minute, whatever the hours say.
+    """
+
+    timezone: str = "Asia/Shanghai"
+    always_open: bool = False
+    hours: dict[Weekday, str]
+    holidays: tuple[date, ...] = ()
+    special_days: dict[date, str] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: dict[Weekday, str]) -> dict[Weekday, str]:
+        missing = [day for day in WEEKDAYS if day not in value]
+        if missing:
+            raise ValueError(f'no hours for {", ".join(missing)} (write "closed" if closed)')
+        for day, text in value.items():
+            parse_hours(day, text)
+        return value
+
+    @field_validator("special_days")
+    @classmethod
+    def _special(cls, value: dict[date, str]) -> dict[date, str]:
+        for day, text in value.items():
+            parse_hours(day.isoformat(), text)
+        return value
+
+    @model_validator(mode="after")
+    def _open_sometime(self) -> Calendar:
+        if not self.always_open and not any(self.intervals(n) for n in range(7)):
+            raise ValueError("calendar: closed every day of the week (always_open = true?)")
+        return self
+
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+    def intervals(self, weekday: int) -> tuple[tuple[time, time], ...]:
+        """Open ``(start, end)`` wall times for ``date.weekday()``; end ``time(0)``: midnight."""
+        day = WEEKDAYS[weekday]
+        return parse_hours(day, self.hours[day])
+
+    def weekly_hours(self) -> dict[int, tuple[tuple[time, time], ...]]:
+        """Weekday (0 = Monday) → open intervals, as ``tickets.calendar.BusinessCalendar`` takes."""
+        return {n: self.intervals(n) for n in range(7)}
+
+    def special_hours(self) -> dict[date, tuple[tuple[time, time], ...]]:
+        return {day: parse_hours(day.isoformat(), text) for day, text in self.special_days.items()}
+
+    def is_holiday(self, day: date) -> bool:
+        return day in self.holidays
+
+
+def parse_hours(where: str, text: str) -> tuple[tuple[time, time], ...]:
+    """``"09:00-14:00, 17:00-22:00"`` → wall-time intervals; ``"closed"`` → ()."""
+    if text.strip().lower() == "closed":
+        return ()
+    spans: list[tuple[int, int]] = []
+    for part in text.split(","):
+        match = _HOURS.match(part.strip())
+        if match is None:
+            raise ValueError(f'{where}: {part.strip()!r} is not "HH:MM-HH:MM" or "closed"')
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2 != 0):
+            raise ValueError(f"{where}: {part.strip()!r} is not a time of day")
+        start, end = h1 * 60 + m1, (h2 * 60 + m2) or 24 * 60
+        if start >= end:
+            raise ValueError(
+                f"{where}: {part.strip()!r} ends before it starts (split a shift across "
+                "midnight into two days)"
+            )
+        spans.append((start, end))
+    spans.sort()
+    for (_, first_end), (second_start, _) in pairwise(spans):
+        if second_start < first_end:
+            raise ValueError(f"{where}: {text!r} has overlapping intervals")
+    return tuple((time(a // 60, a % 60), time((b // 60) % 24, b % 60)) for a, b in spans)
+
+
+class CompensationKindSpec(_Strict):
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    min_approval: ApprovalLevel = "none"
+
+    def label(self, language: str = "zh") -> str:
+        return self.en if language == "en" else self.zh
+
+
+class Tier(_Strict):
+    up_to_yuan: float = Field(gt=0, le=1_000_000)
+    approval: ApprovalLevel
+
+    @field_validator("up_to_yuan")
+    @classmethod
+    def _whole(cls, value: float) -> float:
+        return _whole_fen(value)
+
+    @property
+    def up_to_fen(self) -> int:
+        return _fen(self.up_to_yuan)
+
+
+class Compensation(_Strict):
+    window_days: int = Field(default=30, ge=1, le=366)
+    customer_limit_yuan: float = Field(gt=0, le=1_000_000)
+    over_limit_approval: Literal["supervisor", "admin"] = "supervisor"
+    kinds: dict[CompensationKind, CompensationKindSpec] = Field(min_length=1)
+    tiers: tuple[Tier, ...] = Field(min_length=1)
+
+    @field_validator("customer_limit_yuan")
+    @classmethod
+    def _whole(cls, value: float) -> float:
+        return _whole_fen(value)
+
+    @property
+    def customer_limit_fen(self) -> int:
+        return _fen(self.customer_limit_yuan)
+
+    @model_validator(mode="after")
+    def _tiers_ascend(self) -> Compensation:
+        for n, (lower, upper) in enumerate(pairwise(self.tiers), 2):
+            if upper.up_to_yuan <= lower.up_to_yuan:
+                raise ValueError(
+                    f"compensation.tiers: tier {n} (up to {upper.up_to_yuan:g} 元) must be above "
+                    f"tier {n - 1} (up to {lower.up_to_yuan:g} 元): tiers go in ascending order"
+                )
+            if APPROVAL_LEVELS.index(upper.approval) < APPROVAL_LEVELS.index(lower.approval):
+                raise ValueError(
+                    f"compensation.tiers: tier {n} needs approval {upper.approval!r}, less than "
+                    f"tier {n - 1} ({lower.approval!r}) for a smaller amount"
+                )
+        return self
+
+
+class Repeat(_Strict):
+    window_hours: float = Field(default=72, gt=0, le=24 * 90)
+
+
+class Responsibility(_Strict):
+    by_cancellation: tuple[str, ...] = ("late", "other")
+    by_delays: tuple[str, ...] = ("late",)
+    accept_minutes: float = Field(default=10, gt=0)
+    prepare_minutes: float = Field(default=25, gt=0)
+    pickup_minutes: float = Field(default=15, gt=0)
+
+
+class PartySpec(_Strict):
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+    queue: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=60)
+    webhook_url: str = ""
+    webhook_secret_env: str = Field(default="", pattern=r"^([A-Z_][A-Z0-9_]*)?$")
+
+    def label(self, language: str = "zh") -> str:
+        return self.en if language == "en" else self.zh
+
+    @model_validator(mode="after")
+    def _webhook(self) -> PartySpec:
+        if not self.webhook_url:
+            return self
+        url = urlsplit(self.webhook_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError(f"webhook_url {self.webhook_url!r} is not an http(s) URL")
+        if url.username or url.password:
+            raise ValueError("webhook_url must not hold credentials: use webhook_secret_env")
+        if not self.webhook_secret_env:
+            raise ValueError("webhook_url is set but webhook_secret_env is empty")
+        return self
+
+
+class TicketPolicy(_Strict):
+    categories: tuple[Category, ...] = Field(min_length=1)
+    priority: PriorityRules = Field(default_factory=PriorityRules)
+    sla: Sla
+    calendar: Calendar
+    compensation: Compensation
+    repeat: Repeat = Field(default_factory=Repeat)
+    responsibility: Responsibility = Field(default_factory=Responsibility)
+    parties: dict[str, PartySpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _agree(self) -> TicketPolicy:
+        problems = _cross_check(self)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def category(self, code: str) -> Category:
+        for category in self.categories:
+            if category.code == code:
+                return category
+        raise ValueError(f"unknown ticket category {code!r} (known: {self._codes()})")
+
+    def sla_for(self, category: str, priority: Priority) -> SlaTarget:
+        """The targets for a ticket of this category and priority (override over default)."""
+        self.category(category)
+        base = self.sla.default[priority]
+        override = self.sla.categories.get(category, {}).get(priority)
+        return override.over(base) if override else base
+
+    def _codes(self) -> str:
+        return ", ".join(c.code for c in self.categories)
+
+
+def _cross_check(policy: TicketPolicy) -> list[str]:
+    problems: list[str] = []
+    codes = [c.code for c in policy.categories]
+    parties = ", ".join(policy.parties)
+    kinds = ", ".join(policy.compensation.kinds)
+    for n, category in enumerate(policy.categories, 1):
+        where = f"category {n} ({category.code})"
+        if category.code in codes[: n - 1]:
+            first = codes.index(category.code) + 1
+            problems.append(f"{where}, field code: {category.code!r} is used by category {first}")
+        if category.default_party not in policy.parties:
+            problems.append(
+                f"{where}, field default_party: unknown party {category.default_party!r} "
+                f"(known: {parties})"
+            )
+        for kind in category.allows:
+            if kind not in policy.compensation.kinds:
+                problems.append(
+                    f"{where}, field allows: unknown compensation kind {kind!r} (offered: {kinds})"
+                )
+    known = f"(known: {', '.join(codes)})"
+    for code, by_priority in policy.sla.categories.items():
+        if code not in codes:
+            problems.append(f"sla.{code}: unknown category {code!r} {known}")
+            continue
+        for priority, override in by_priority.items():
+            try:
+                override.over(policy.sla.default[priority])
+            except ValidationError as exc:
+                msg = exc.errors()[0]["msg"].removeprefix("Value error, ")
+                problems.append(f"sla.{code}.{priority}: {msg}")
+    for field in ("by_cancellation", "by_delays"):
+        for code in getattr(policy.responsibility, field):
+            if code not in codes:
+                problems.append(f"responsibility.{field}: unknown category {code!r} {known}")
+    for name in policy.parties:
+        if not re.match(_CODE, name):
+            problems.append(f"parties.{name}: a party's name is lower_case letters, digits, _")
+    for name in RULE_PARTIES:
+        if name not in policy.parties:
+            problems.append(f"parties: {name!r} is missing (the responsibility rules name it)")
+    return problems
+
+
+def load_ticket_policy(path: Path | None = None) -> TicketPolicy:
+    """The policy from ``path`` (default: the packaged one); TicketPolicyError says what's wrong."""
+    path = path or DEFAULT_TICKET_POLICY
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TicketPolicyError(f"cannot read ticket policy {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TicketPolicyError(f"ticket policy {path} is not valid TOML: {exc}") from None
+    try:
+        return TicketPolicy.model_validate(data)
+    except ValidationError as exc:
+        raise TicketPolicyError(f"ticket policy {path}:\n" + _explain(exc, data)) from None
+
+
+def _explain(exc: ValidationError, data: dict[str, Any]) -> str:
+    lines: list[str] = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if not loc:  # the cross-checks: one problem a line, each naming its place
+            lines.extend(f"  {line}" for line in msg.splitlines())
+            continue
+        lines.append(f"  {_where(loc, data)}: {msg}")
+    return "\n".join(lines)
+
+
+def _where(loc: list[int | str], data: dict[str, Any]) -> str:
+    key = loc[-1] == "[key]"
+    if key:
+        loc = loc[:-1]
+    if loc[:2] == ["sla", "categories"]:
+        loc = ["sla", *loc[2:]]
+    if len(loc) >= 2 and loc[0] == "categories" and isinstance(loc[1], int):
+        entries = data.get("categories")
+        entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
+        code = entry.get("code") if isinstance(entry, dict) else None
+        field = ".".join(str(part) for part in loc[2:]) or "(entry)"
+        return f"category {loc[1] + 1} ({code or 'no code'}), field {field}"
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[entry {part + 1}]")
+        else:
+            parts.append(f".{part}" if parts else part)
+    return "".join(parts) + (" (as a key)" if key else "")
