@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tingyin.screenpop.sources import OrderRecord
-from tingyin.store.models import Compensation, Customer, Ticket, TicketCall, TicketEvent, User
+from tingyin.store.models import Call, Compensation, Customer, Ticket, TicketCall, TicketEvent, User
 from tingyin.tickets.policy import PRIORITIES, TicketPolicy
 from tingyin.tickets.rules import (
     InvalidTransition,
@@ -87,6 +87,8 @@ def create_ticket(
         raise TicketError(422, str(exc)) from None
     if len(new.description) > MAX_DESCRIPTION:
         raise TicketError(422, f"description is longer than {MAX_DESCRIPTION} characters")
+    if new.call_id and session.get(Call, new.call_id) is None:
+        raise TicketError(422, f"no call {new.call_id}")
     if new.client_key:
         same = session.scalars(select(Ticket).where(Ticket.client_key == new.client_key)).first()
         if same is not None:

@@ -64,3 +64,10 @@ def desk_page(request: Request) -> Response:
     if not _logged_in(request):
         return _redirect(request, "/login")
     return _page("desk.html")
+
+
+@router.get("/tickets")
+def tickets_page(request: Request) -> Response:
+    if not _logged_in(request):
+        return _redirect(request, "/login")
+    return _page("tickets.html")

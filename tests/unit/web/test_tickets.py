@@ -107,6 +107,7 @@ def test_bad_input_is_refused_and_nothing_is_stored(
     assert _new(client, agent, category="no_such_thing")[0] == 422
     assert _new(client, agent, category="late", description="长" * 4001)[0] == 422
     assert _new(client, agent, category="late", surprise=1)[0] == 422
+    assert _new(client, agent, category="late", call_id="0123456789abcdef")[0] == 422
     assert client.post("/api/tickets", content=b"{", headers=agent).status_code == 422
     _, t = _new(client, agent, category="spill")
     number = t["number"]

@@ -1,5 +1,6 @@
 // The agent desk: the ringing or current call's screen pop (caller, orders, suggestion), its live
-// transcript, and a search box. Fed by /ws/events; after a reload, by the calls and context APIs.
+// transcript, a form to record a ticket (工单) for the call, and a search box. Fed by /ws/events;
+// after a reload, by the calls and context APIs.
 // Everything is drawn with textContent (never innerHTML): names, remarks and numbers come from
 // customers and merchants.
 import {
@@ -8,6 +9,12 @@ import {
 
 const KEEP_ENDED = 8; // ended calls kept in the list, newest first
 const SEVERITY_ORDER = { critical: 0, warning: 1, info: 2 };
+// The screen pop's predicted reason → the ticket category the form starts with (else "other").
+const REASON_CATEGORY = {
+  late: "late", food_safety: "food_safety", quality: "quality", refund: "refund",
+  cancelled: "late", missing_item: "missing_item",
+};
+const TICKET_CALL_ID = /^[0-9a-f]{8,64}$/; // the call ids the ticket API links (the hub's)
 
 const calls = new Map(); // call id → the call as this page knows it (see newCall)
 let shownId = null; // the call on screen
@@ -17,6 +24,9 @@ let shownOrderNo = null; // the order on the card, when the caller has several
 let me = null;
 let retryDelay = 1000;
 const fetching = new Map(); // call id → its fetch from the API, while it runs
+let ticketMeta = null; // GET /api/tickets/meta: categories, parties, statuses with labels
+let ticketMetaFailed = false;
+let ticketFormKey = ""; // which call, language and draft version the form's fields show
 
 const $ = (id) => document.getElementById(id);
 
@@ -56,13 +66,29 @@ function uiLang() {
   return document.documentElement.lang.startsWith("en") ? "en" : "zh";
 }
 
-async function api(path) {
-  const response = await fetch(path, { credentials: "same-origin" });
+async function api(path, options = {}) {
+  const response = await fetch(path, { credentials: "same-origin", ...options });
   if (response.status === 401) {
     location.replace("/login");
     throw new Error("not logged in");
   }
   return response;
+}
+
+function postJson(path, body) {
+  return api(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+}
+
+// The server's {"detail": …}: a sentence, or FastAPI's list of field errors.
+function errorText(body, response) {
+  const detail = body?.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((d) => d.msg).filter(Boolean).join("; ");
+  return `HTTP ${response.status}`;
 }
 
 // -- the calls this page knows -----------------------------------------------------------------
@@ -77,6 +103,8 @@ function newCall(id, fields = {}) {
     endedAt: null,
     reason: "",
     context: null, // the latest CallerContextReady
+    ticket: null, // the ticket form's draft for this call (see newDraft)
+    createdTickets: [], // numbers of the tickets recorded on this call
     lines: [], // final transcript segments, in order
     partials: new Map(), // leg → words being spoken now
     transcriptLoaded: false,
@@ -578,7 +606,8 @@ function drawHistory(context) {
   }));
   $("history-empty").hidden = recent.length > 0;
 
-  const tickets = context?.open_tickets || [];
+  const recorded = search ? [] : calls.get(shownId)?.createdTickets ?? [];
+  const tickets = [...new Set([...(context?.open_tickets || []), ...recorded])];
   $("tickets").replaceChildren(...tickets.map((no) => el("li", "ticket-no", no)));
   $("tickets-empty").hidden = tickets.length > 0;
 }
@@ -640,6 +669,7 @@ function drawAll() {
     drawSuggestion(context);
     drawOrders(context);
   }
+  drawTicket(showView && !search ? call : null);
   drawHistory(showView ? context : null);
   drawTranscript();
 }
@@ -647,6 +677,206 @@ function drawAll() {
 function tick() {
   const call = calls.get(shownId);
   if (call && !search && call.state !== "ended") $("call-timer").textContent = timerText(call);
+}
+
+// -- the ticket form (记录工单) for the shown call ----------------------------------------------
+// Each call keeps its own draft, filled from its screen pop; a newer screen pop refills a draft
+// the agent has not edited. The customer's number is not on the page (masked): the ticket gets
+// the call and the order, and the server finds the customer from them.
+function metaLabel(list, code) {
+  const found = (list || []).find((item) => item.code === code);
+  return found ? found[uiLang()] : code || "—";
+}
+
+function clientKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return `desk.${[...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
+}
+
+function categoryFor(suggestion) {
+  const codes = (ticketMeta?.categories || []).map((c) => c.code);
+  const wanted = REASON_CATEGORY[suggestion?.reason] ?? "other";
+  return codes.includes(wanted) ? wanted : codes.includes("other") ? "other" : codes[0] ?? "";
+}
+
+function prefill(context) {
+  return {
+    category: categoryFor(context?.suggestion),
+    orderNo: context?.orders?.[0]?.order_no ?? "",
+    party: "", // empty: the server suggests one from the category and the order's timeline
+    description: context?.suggestion?.reason_label || "",
+    revision: context ? context.revision ?? 0 : null,
+  };
+}
+
+function newDraft(call) {
+  return {
+    ...prefill(call.context),
+    key: clientKey(), // the same key again answers with the same ticket (a retried submit)
+    version: 0, // bumped whenever the fields are refilled from the draft
+    touched: false,
+    pending: false,
+    error: "",
+    result: null,
+  };
+}
+
+function option(value, text) {
+  const node = el("option", "", text);
+  node.value = value;
+  return node;
+}
+
+function fillTicketForm(call, draft) {
+  const orders = call.context?.orders || [];
+  $("ticket-category").replaceChildren(
+    ...(ticketMeta?.categories || []).map((c) => option(c.code, c[uiLang()])),
+  );
+  $("ticket-order").replaceChildren(
+    ...orders.map((o) => option(o.order_no, `${o.order_no} · ${o.store || o.merchant || ""}`)),
+    option("", t("ticket.noOrder")),
+  );
+  $("ticket-party").replaceChildren(
+    option("", t("ticket.partyAuto")),
+    ...(ticketMeta?.parties || []).map((p) => option(p.code, p[uiLang()])),
+  );
+  $("ticket-category").value = draft.category;
+  $("ticket-order").value = orders.some((o) => o.order_no === draft.orderNo) ? draft.orderNo : "";
+  $("ticket-party").value = draft.party;
+  $("ticket-description").value = draft.description;
+}
+
+function drawTicket(call) {
+  const card = $("ticket-card");
+  card.hidden = !call || (!ticketMeta && !ticketMetaFailed);
+  if (card.hidden) {
+    ticketFormKey = "";
+    return;
+  }
+  if (!call.ticket) call.ticket = newDraft(call);
+  const draft = call.ticket;
+  const revision = call.context ? call.context.revision ?? 0 : null;
+  if (!draft.touched && !draft.result && !draft.pending && revision !== draft.revision) {
+    Object.assign(draft, prefill(call.context));
+    draft.version += 1;
+  }
+  const orders = (call.context?.orders || []).map((o) => o.order_no).join(",");
+  const key = [call.id, uiLang(), draft.version, orders].join("|");
+  if (key !== ticketFormKey) {
+    fillTicketForm(call, draft);
+    ticketFormKey = key;
+  }
+
+  const result = draft.result;
+  $("ticket-form").hidden = Boolean(result);
+  $("ticket-result").hidden = !result;
+  const submit = $("ticket-submit");
+  submit.disabled = draft.pending || !ticketMeta;
+  submit.textContent = t(draft.pending ? "ticket.submitting" : "ticket.submit");
+  for (const id of ["ticket-category", "ticket-order", "ticket-party", "ticket-description"]) {
+    $(id).disabled = draft.pending || !ticketMeta;
+  }
+  let message = "";
+  if (ticketMetaFailed) message = t("ticket.metaFailed");
+  else if (draft.error) message = t("ticket.failed", { error: draft.error });
+  const error = $("ticket-error");
+  error.hidden = !message;
+  error.textContent = message;
+  if (!result) return;
+
+  $("ticket-result").dataset.repeat = String(Boolean(result.repeat));
+  $("ticket-result-title").textContent = t(result.repeat ? "ticket.linked" : "ticket.created");
+  const number = $("ticket-number");
+  number.textContent = result.number;
+  number.href = `/tickets?number=${encodeURIComponent(result.number)}`;
+  const priority = $("ticket-priority");
+  priority.textContent = label("priority", result.priority);
+  priority.dataset.priority = result.priority;
+  const status = $("ticket-status");
+  status.textContent = metaLabel(ticketMeta?.statuses, result.status);
+  status.dataset.status = result.status;
+  const repeat = $("ticket-repeat");
+  repeat.hidden = !result.repeat;
+  repeat.textContent = t("ticket.repeatTag");
+  const due = $("ticket-due");
+  due.dataset.sla = result.sla_state;
+  due.textContent = result.due_at ? t("ticket.due", { time: formatClock(result.due_at) }) : t("ticket.noDue");
+}
+
+function ticketDraft() {
+  const call = calls.get(shownId);
+  return call && !search ? call.ticket : null;
+}
+
+function editTicket(field, value) {
+  const draft = ticketDraft();
+  if (!draft || draft.pending) return;
+  draft[field] = value;
+  draft.touched = true;
+}
+
+async function submitTicket(event) {
+  event.preventDefault();
+  const call = calls.get(shownId);
+  const draft = call && !search ? call.ticket : null;
+  if (!draft || draft.pending || draft.result || !ticketMeta) return;
+  const body = {
+    category: draft.category,
+    description: draft.description.trim(),
+    channel: "phone",
+    client_key: draft.key,
+  };
+  if (draft.orderNo) body.order_no = draft.orderNo;
+  if (draft.party) body.responsible_party = draft.party;
+  if (TICKET_CALL_ID.test(call.id)) body.call_id = call.id;
+  if (call.context?.name) body.customer_name = call.context.name.slice(0, 64);
+  Object.assign(draft, { pending: true, error: "" });
+  drawTicket(call);
+  try {
+    const response = await postJson("/api/tickets", body);
+    const reply = await response.json().catch(() => ({}));
+    if (response.ok) {
+      draft.result = reply;
+      if (!call.createdTickets.includes(reply.number)) call.createdTickets.push(reply.number);
+    } else {
+      draft.error = errorText(reply, response);
+    }
+  } catch (error) {
+    console.error(error);
+    draft.error = t("ticket.offline");
+  }
+  draft.pending = false;
+  if (call.id === shownId) drawAll();
+}
+
+function anotherTicket() {
+  const call = calls.get(shownId);
+  if (!call || search) return;
+  call.ticket = newDraft(call);
+  drawAll();
+  $("ticket-category").focus();
+}
+
+async function loadTicketMeta() {
+  try {
+    const response = await api("/api/tickets/meta");
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    ticketMeta = await response.json();
+    ticketMetaFailed = false;
+  } catch (error) {
+    console.error(error);
+    ticketMetaFailed = true;
+  }
+  drawAll();
+}
+
+function bindTicketForm() {
+  $("ticket-form").addEventListener("submit", submitTicket);
+  $("ticket-another").addEventListener("click", anotherTicket);
+  $("ticket-category").addEventListener("change", (e) => editTicket("category", e.target.value));
+  $("ticket-order").addEventListener("change", (e) => editTicket("orderNo", e.target.value));
+  $("ticket-party").addEventListener("change", (e) => editTicket("party", e.target.value));
+  $("ticket-description").addEventListener("input", (e) => editTicket("description", e.target.value));
 }
 
 // -- search ----------------------------------------------------------------------------------
@@ -706,12 +936,14 @@ async function start() {
   $("logout").addEventListener("click", logout);
   $("search-form").addEventListener("submit", runSearch);
   $("search-close").addEventListener("click", closeSearch);
+  bindTicketForm();
   $("search-input").addEventListener("keydown", (event) => {
     if (event.key === "Escape" && search) closeSearch();
   });
   me = await (await api("/api/auth/me")).json();
   drawAccount();
   drawAll();
+  loadTicketMeta();
   connect();
   setInterval(tick, 1000);
 }
