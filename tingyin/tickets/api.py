@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tingyin.asr.queries import segments
 from tingyin.bus.events import utcnow
 from tingyin.phones import lookup_key
 from tingyin.screenpop.sources import SourceError
@@ -89,7 +90,11 @@ def create(
             order = None  # the suggestion falls back to the category's default party
         if order is not None and phone is None:
             phone = order.customer_phone
-    new = NewTicket(**body.model_dump(exclude={"customer_phone"}), customer_phone=phone or None)
+    # What the caller said counts for priority keywords (食物中毒, 过敏 …) like the description.
+    heard = " ".join(seg.text for seg in segments(session, body.call_id)) if body.call_id else ""
+    new = NewTicket(
+        **body.model_dump(exclude={"customer_phone"}), customer_phone=phone or None, heard=heard
+    )
     try:
         result = create_ticket(session, policy, new, actor=user, now=utcnow(), order=order)
     except TicketError as exc:

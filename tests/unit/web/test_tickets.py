@@ -156,3 +156,33 @@ def test_meta_lists_the_policy_s_choices_with_labels(client: TestClient, login: 
         {"up_to_fen": 5000, "approval": "supervisor"},
     ]
     assert client.get("/api/tickets/meta").status_code == 401  # behind the login
+
+
+def test_what_the_caller_said_raises_the_priority(
+    client: TestClient, login: Login, db: Database
+) -> None:
+    from tingyin.asr.actions import apply_transcript_event
+    from tingyin.bus.events import CallRinging, TranscriptFinal
+    from tingyin.telephony.actions import apply_call_event
+
+    call_id = "00112233445566778899aabbccddeeff"
+    with db.session() as session:
+        apply_call_event(
+            session,
+            CallRinging(
+                call_id=call_id,
+                sip_call_id="x",
+                worker=0,
+                caller="13800000001",
+                dialed="4008001234",
+            ),
+        )
+        apply_transcript_event(
+            session,
+            TranscriptFinal(
+                call_id=call_id, leg="caller", start=1, end=3, text="吃了以后 食物 中毒 了"
+            ),
+        )
+    code, t = _new(client, login("agent"), category="quality", call_id=call_id)
+    assert code == 201, t
+    assert t["priority"] == "urgent" and any("食物中毒" in r for r in t["priority_reasons"])
