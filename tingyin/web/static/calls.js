@@ -1,5 +1,6 @@
 // The calls page: the CDR list from /api/calls, kept live by /ws/events.
 // Everything is drawn with textContent (never innerHTML): numbers and digits come from callers.
+import { bindLogout, drawAccount } from "./account.js";
 import {
   applyTranslations, bindLangToggle, formatSeconds, formatTime, initLang, t,
 } from "./i18n.js";
@@ -295,28 +296,14 @@ function closePlayer() {
 }
 
 // -- start -----------------------------------------------------------------------------------
-function drawAccount() {
-  $("user-name").textContent = me.display_name || me.username;
-  $("user-role").textContent = t(`role.${me.role}`);
-}
-
-async function logout(event) {
-  event.preventDefault();
-  try {
-    await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" });
-  } finally {
-    location.replace("/login");
-  }
-}
-
 async function start() {
   initLang();
   applyTranslations();
   bindLangToggle($("lang-toggle"), () => {
-    drawAccount();
+    drawAccount(me);
     redrawAll();
   });
-  $("logout").addEventListener("click", logout);
+  bindLogout();
   $("player-close").addEventListener("click", closePlayer);
   $("transcript-close").addEventListener("click", closeTranscript);
   $("more").addEventListener("click", () => loadCalls({ older: true }));
@@ -325,7 +312,7 @@ async function start() {
     loadCalls();
   });
   me = await (await api("/api/auth/me")).json();
-  drawAccount();
+  drawAccount(me);
   connect();
   await loadCalls();
   setInterval(tick, 1000);

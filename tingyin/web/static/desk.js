@@ -3,6 +3,7 @@
 // after a reload, by the calls and context APIs.
 // Everything is drawn with textContent (never innerHTML): names, remarks and numbers come from
 // customers and merchants.
+import { bindLogout, drawAccount } from "./account.js";
 import {
   applyTranslations, bindLangToggle, formatClock, formatSeconds, has, initLang, t,
 } from "./i18n.js";
@@ -912,28 +913,14 @@ function closeSearch() {
 }
 
 // -- start -----------------------------------------------------------------------------------
-function drawAccount() {
-  $("user-name").textContent = me.display_name || me.username;
-  $("user-role").textContent = t(`role.${me.role}`);
-}
-
-async function logout(event) {
-  event.preventDefault();
-  try {
-    await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" });
-  } finally {
-    location.replace("/login");
-  }
-}
-
 async function start() {
   initLang();
   applyTranslations();
   bindLangToggle($("lang-toggle"), () => {
-    drawAccount();
+    drawAccount(me);
     drawAll();
   });
-  $("logout").addEventListener("click", logout);
+  bindLogout();
   $("search-form").addEventListener("submit", runSearch);
   $("search-close").addEventListener("click", closeSearch);
   bindTicketForm();
@@ -941,7 +928,7 @@ async function start() {
     if (event.key === "Escape" && search) closeSearch();
   });
   me = await (await api("/api/auth/me")).json();
-  drawAccount();
+  drawAccount(me);
   drawAll();
   loadTicketMeta();
   connect();

@@ -1,6 +1,7 @@
 // The tickets page (工单): a filtered list with live SLA countdowns, a detail panel to move a
 // ticket on, annotate it and compensate the customer, and a CSV export of the list.
 // Everything is drawn with textContent (never innerHTML): descriptions and notes come from people.
+import { bindLogout, drawAccount } from "./account.js";
 import {
   applyTranslations, bindLangToggle, formatClock, formatTime, has, initLang, t,
 } from "./i18n.js";
@@ -528,30 +529,16 @@ function exportCsv() {
 }
 
 // -- start -----------------------------------------------------------------------------------
-function drawAccount() {
-  $("user-name").textContent = me.display_name || me.username;
-  $("user-role").textContent = t(`role.${me.role}`);
-}
-
-async function logout(event) {
-  event.preventDefault();
-  try {
-    await fetch("/api/auth/logout", { method: "POST", credentials: "same-origin" });
-  } finally {
-    location.replace("/login");
-  }
-}
-
 async function start() {
   initLang();
   applyTranslations();
   bindLangToggle($("lang-toggle"), () => {
-    drawAccount();
+    drawAccount(me);
     fillFilters();
     drawList();
     drawDetail();
   });
-  $("logout").addEventListener("click", logout);
+  bindLogout();
   $("filter-status").addEventListener("change", loadList);
   $("filter-category").addEventListener("change", loadList);
   $("refresh").addEventListener("click", () => Promise.all([loadList(), loadDetail()]));
@@ -559,7 +546,7 @@ async function start() {
   $("note-form").addEventListener("submit", addNote);
   $("comp-form").addEventListener("submit", compensate);
   [me, meta] = await Promise.all([getJson("/api/auth/me"), getJson("/api/tickets/meta")]);
-  drawAccount();
+  drawAccount(me);
   fillFilters();
   await loadList();
   const asked = new URLSearchParams(location.search).get("number");
