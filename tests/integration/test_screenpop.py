@@ -109,7 +109,7 @@ def test_late_order_customer_by_sipp(
     sipp_call_from(hub, scenarios.late_customer, tmp_path)
     context = context_before_answer(pop_for(agent_events, scenarios.late_customer))
     assert context["caller_kind"] == "customer"
-    assert "5678" not in context["caller"] or "*" in context["caller"]
+    assert context["caller"] == "138****0001"  # masked, never the full number
     first = context["orders"][0]
     assert first["order_no"] == scenarios.late_order
     assert "late" in anomaly_kinds(first)
