@@ -68,3 +68,26 @@ def caller_outcome(proc: subprocess.Popen[str], timeout: float = 60.0) -> dict[s
     assert lines, f"test caller printed no outcome (exit {proc.returncode}):\n{out}\n{err}"
     outcome: dict[str, Any] = json.loads(lines[-1])
     return outcome
+
+
+def await_test_call(
+    port: int, *, dtmf: str = "", dtmf_at: float = 1.0, record: Path | None = None,
+    timeout: float = 60.0,
+) -> subprocess.Popen[str]:  # fmt: skip
+    """The pjsua2 test caller as the called party (a customer's phone) on 127.0.0.1:``port``:
+    answers the first call, presses ``dtmf`` ``dtmf_at`` s after answering, waits for the BYE."""
+    cmd = [sys.executable, "-m", "tingyin.telephony.test_caller", "--answer-on", str(port),
+           "--hangup-after", "0", "--dtmf-at", str(dtmf_at), "--timeout", str(timeout)]  # fmt: skip
+    if dtmf:
+        cmd += ["--dtmf", dtmf]
+    if record:
+        cmd += ["--record", str(record)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:  # pjlib's banner first, then {"listening": port} once bound
+        seen.append(line)
+        if line.startswith('{"listening"'):
+            return proc
+    err = proc.stderr.read() if proc.stderr else ""
+    raise AssertionError(f"callee did not start:\n{''.join(seen)}{err}")

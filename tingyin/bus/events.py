@@ -54,6 +54,14 @@ class DtmfReceived(CallEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PromptFinished(CallEvent):
+    """A prompt the hub asked a worker to play has ended: played out, or cut off by a digit."""
+
+    prompt_id: str
+    interrupted: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
 class LegStats:
     """Media counters of one leg, for capacity and loss reports."""
 
@@ -196,6 +204,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CallAnswered,
     CallRecordingStarted,
     DtmfReceived,
+    PromptFinished,
     CallEnded,
     CallFailed,
     WorkerReady,

@@ -120,6 +120,26 @@ class TicketSettings(BaseModel):
     )
 
 
+class OutboundSettings(BaseModel):
+    """Calls Tingyin places itself (follow-up surveys): where they go and who they say it is."""
+
+    dial_uri: str = Field(
+        default="",
+        description="SIP URI template with {number}, e.g. sip:{number}@gateway; empty = no calls",
+    )
+    caller_id: str = Field(default="4000000000", pattern=r"^\+?[0-9]{3,20}$")
+
+    @field_validator("dial_uri")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if value and (not value.startswith(("sip:", "sips:")) or "{number}" not in value):
+            raise ValueError("dial_uri must be a sip: URI containing {number}")
+        return value
+
+    def uri_for(self, number: str) -> str:
+        return self.dial_uri.replace("{number}", number)
+
+
 class AuthSettings(BaseModel):
     secret_key: SecretStr | None = Field(
         default=None, description="JWT signing key; unset = generated once into the data dir"
@@ -151,6 +171,7 @@ class Settings(BaseSettings):
     asr: AsrSettings = Field(default_factory=AsrSettings)
     screenpop: ScreenpopSettings = Field(default_factory=ScreenpopSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @field_validator("timezone")

@@ -33,10 +33,12 @@ from tingyin.screenpop.service import ScreenPopService
 from tingyin.screenpop.wiring import context_builder
 from tingyin.store import Database
 from tingyin.telephony.audio_relay import AudioRelay
+from tingyin.telephony.control import CallControl
 from tingyin.telephony.ipc import HubListener
 from tingyin.telephony.ports import free_port
 from tingyin.telephony.prompts import greeting_path
 from tingyin.tickets.policy import TicketPolicyError, load_ticket_policy
+from tingyin.tickets.survey import SurveyRunner
 from tingyin.tickets.watch import SlaWatch
 from tingyin.tickets.webhooks import WebhookSender
 from tingyin.web.app import create_app
@@ -127,6 +129,14 @@ async def serve(
     await listener.start()
     supervisor = Supervisor(settings, bus, listener)
     audio = AudioRelay(bus, listener.send_command, supervisor.worker_of)
+    pick = supervisor.least_busy_worker
+    control = CallControl(bus, listener.send_command, pick, settings.outbound)
+    surveys: asyncio.Task[None] | None = None
+    if control.enabled and ticket_policy.followup.enabled:
+        runner = SurveyRunner(
+            db, ticket_policy, control, settings.data_dir / "prompts", language=settings.language
+        )
+        surveys = loop.create_task(runner.run(background_stop), name="surveys")
     listener.on_audio = audio.on_audio
     asr = asr_service(settings, bus)
     if asr is not None:
@@ -205,6 +215,9 @@ async def serve(
         if server_task is not None:
             server.should_exit = True
             await asyncio.gather(server_task, return_exceptions=True)
+        if surveys is not None:  # calls in progress end before their workers do
+            background_stop.set()
+            await asyncio.gather(surveys, return_exceptions=True)
         await supervisor.stop()
         if asr is not None:
             await asr.stop()

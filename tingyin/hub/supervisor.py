@@ -230,6 +230,17 @@ class Supervisor:
             for slot in self.slots:
                 slot.active_calls.discard(event.call_id)
 
+    def least_busy_worker(self, max_calls: int = 4) -> int | None:
+        """A connected worker with a free call slot, the one with the fewest calls first."""
+        free = [
+            s
+            for s in self.slots
+            if s.ready.is_set()
+            and self.listener.is_connected(s.index)
+            and len(s.active_calls) < max_calls
+        ]
+        return min(free, key=lambda s: len(s.active_calls)).index if free else None
+
     def worker_of(self, call_id: str) -> int | None:
         """The worker holding a call in progress, if any."""
         for slot in self.slots:

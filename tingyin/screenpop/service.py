@@ -57,7 +57,8 @@ class ScreenPopService:
 
     # Bus handlers must not block: each starts a task and returns.
     async def _on_ringing(self, event: CallRinging) -> None:
-        self._spawn(self._pop(event))
+        if event.direction == "inbound":  # our own calls out (surveys) need no agent's screen
+            self._spawn(self._pop(event))
 
     async def _on_final(self, event: TranscriptFinal) -> None:
         if event.leg != "caller" or event.call_id not in self._latest:

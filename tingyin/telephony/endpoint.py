@@ -26,11 +26,13 @@ from tingyin.bus.events import (
     CallRinging,
     DtmfReceived,
     Event,
+    PromptFinished,
     utcnow,
 )
 from tingyin.privacy import mask_number, number_from_uri
 from tingyin.telephony.call_recorder import AudioSink, CallRecorder
 from tingyin.telephony.media import FrameTap, fast_read_works
+from tingyin.telephony.prompts import wav_seconds
 
 log = logging.getLogger(__name__)
 
@@ -67,16 +69,26 @@ class ActiveCall:
     player: pj.AudioMediaPlayer | None = None
     recorder: CallRecorder | None = None
     ended: bool = False
+    direction: str = "inbound"
+    audio: pj.AudioMedia | None = None
+    # The prompt the hub asked for (outbound calls, IVR): its id, when it runs out, and whether
+    # a digit cuts it off. A prompt asked for before the media is up waits in ``pending_prompt``.
+    prompt_id: str | None = None
+    prompt_ends: float = 0.0
+    prompt_barge: bool = True
+    pending_prompt: dict[str, Any] | None = None
     # The caller stream's jitter buffer at its end: frames it lost, discarded, or played empty.
     # Each can shift the caller's audio by a frame; tests use them to explain such shifts.
     jitter: tuple[int, int, int] = (0, 0, 0)
 
 
 class WorkerCall(pj.Call):  # type: ignore[misc]
-    def __init__(self, worker: MediaWorker, account: pj.Account, call_id: int) -> None:
+    def __init__(
+        self, worker: MediaWorker, account: pj.Account, call_id: int, tingyin_id: str = ""
+    ) -> None:
         super().__init__(account, call_id)
         self.worker = worker
-        self.tingyin_id = uuid.uuid4().hex
+        self.tingyin_id = tingyin_id or uuid.uuid4().hex
 
     def onCallState(self, prm: pj.OnCallStateParam) -> None:
         self.worker.guard(self.worker.on_call_state, self)
@@ -89,6 +101,7 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
         self.worker.publish(DtmfReceived(call_id=self.tingyin_id, digit=str(prm.digit)))
+        self.worker.guard(self.worker.on_dtmf, self)
 
 
 class WorkerAccount(pj.Account):  # type: ignore[misc]
@@ -119,6 +132,7 @@ class MediaWorker:
         self._commands: list[dict[str, Any]] = []
         self.ep = pj.Endpoint()
         self.account: WorkerAccount | None = None
+        self._caller_accounts: dict[str, pj.Account] = {}
         self._fast_read = True
         self._writer = threading.Thread(target=self._write_loop, name="recorder", daemon=True)
 
@@ -150,16 +164,31 @@ class MediaWorker:
         self._set_codecs()
         self.ep.libStart()
         self._fast_read = fast_read_works()
+        self.account = WorkerAccount(self)
+        self.account.create(self._account_config("tingyin"))
+        self._writer.start()
+
+    def _account_config(self, user: str) -> pj.AccountConfig:
         acfg = pj.AccountConfig()
-        acfg.idUri = f"sip:tingyin@{self.config.sip_host}:{self.config.sip_port}"
+        acfg.idUri = f"sip:{user}@{self.config.sip_host}:{self.config.sip_port}"
         rtp = acfg.mediaConfig.transportConfig
         rtp.port = self.config.rtp_port
         rtp.portRange = self.config.rtp_port_count
         rtp.boundAddress = self.config.sip_host
         acfg.natConfig.iceEnabled = False
-        self.account = WorkerAccount(self)
-        self.account.create(acfg)
-        self._writer.start()
+        return acfg
+
+    def _outbound_account(self, caller: str) -> pj.Account:
+        """An account per caller id, so the customer's phone shows our number in From."""
+        if not caller.lstrip("+").isdigit():
+            assert self.account is not None
+            return self.account
+        account = self._caller_accounts.get(caller)
+        if account is None:
+            account = WorkerAccount(self)
+            account.create(self._account_config(caller))
+            self._caller_accounts[caller] = account
+        return account
 
     def run(self) -> None:
         """The SIP loop: pjsip events, hub commands, finished-call cleanup, call time limits."""
@@ -185,6 +214,9 @@ class MediaWorker:
         self._reap()
         self._stop.set()
         self._writer.join(2.0)
+        for account in self._caller_accounts.values():
+            account.shutdown()
+        self._caller_accounts.clear()
         if self.account is not None:
             self.account.shutdown()
             self.account = None
@@ -268,8 +300,12 @@ class MediaWorker:
             self.config.recordings_dir / relative, caller_tap.frames, other_tap.frames, CLOCK_RATE
         )
         active.caller_tap, active.other_tap = caller_tap, other_tap
+        active.audio = audio
         audio.startTransmit(caller_tap)
-        if self.config.greeting_wav is not None:
+        if active.pending_prompt is not None:
+            command, active.pending_prompt = active.pending_prompt, None
+            self._play(active, command)
+        elif self.config.greeting_wav is not None and active.direction == "inbound":
             player = pj.AudioMediaPlayer()
             player.createPlayer(str(self.config.greeting_wav), pj.PJMEDIA_FILE_NO_LOOP)
             player.startTransmit(audio)
@@ -279,10 +315,78 @@ class MediaWorker:
             active.recorder = recorder
         self.publish(CallRecordingStarted(call_id=active.call_id, path=str(relative)))
 
+    def on_dtmf(self, call: WorkerCall) -> None:
+        active = self.calls.get(call.tingyin_id)
+        if active is not None and active.prompt_id is not None and active.prompt_barge:
+            self._stop_prompt(active, interrupted=True)
+
+    # -- hub-driven calls: originate, prompts -------------------------------------------------
+    def _originate(self, command: dict[str, Any]) -> None:
+        """Dial out (a follow-up survey, a callback): the hub chose the id and the target."""
+        call_id, uri = str(command["call_id"]), str(command["uri"])
+        caller, dialed = str(command.get("caller", "")), number_from_uri(uri)
+        call = WorkerCall(self, self._outbound_account(caller), pj.PJSUA_INVALID_ID, call_id)
+        active = ActiveCall(call_id=call_id, call=call, direction="outbound")
+        with self._lock:
+            self.calls[call_id] = active
+        log.info("call %s out to %s", call_id, mask_number(dialed))
+        self.publish(
+            CallRinging(
+                call_id=call_id,
+                sip_call_id="",
+                worker=self.config.index,
+                caller=caller,
+                dialed=dialed,
+                direction="outbound",
+            )
+        )
+        try:
+            call.makeCall(uri, pj.CallOpParam(True))
+        except pj.Error as exc:  # no free call slot, a bad URI, no route
+            log.warning("call %s could not be placed: %s", call_id, exc.info())
+            self._finish(active, "failed-originate", 0)
+
+    def _play(self, active: ActiveCall, command: dict[str, Any]) -> None:
+        path = Path(str(command["path"]))
+        if active.audio is None or active.other_tap is None:
+            active.pending_prompt = command
+            return
+        self._stop_prompt(active, interrupted=True)
+        prompt_id = str(command.get("prompt_id", ""))
+        try:
+            seconds = wav_seconds(path)
+            player = pj.AudioMediaPlayer()
+            player.createPlayer(str(path), pj.PJMEDIA_FILE_NO_LOOP)
+        except (OSError, ValueError, pj.Error) as exc:
+            log.error("prompt %s cannot be played: %s", path.name, exc)
+            self.publish(PromptFinished(call_id=active.call_id, prompt_id=prompt_id))
+            return
+        player.startTransmit(active.audio)
+        player.startTransmit(active.other_tap)  # the recording hears the prompt on our channel
+        active.player = player
+        active.prompt_id = prompt_id
+        active.prompt_ends = time.monotonic() + seconds
+        active.prompt_barge = bool(command.get("barge", True))
+
+    def _stop_prompt(self, active: ActiveCall, *, interrupted: bool) -> None:
+        player = active.player
+        if player is not None:
+            for port in (active.audio, active.other_tap):
+                if port is not None:
+                    with contextlib.suppress(pj.Error):
+                        player.stopTransmit(port)
+            active.player = None  # a plain pjmedia player: freed here, no Python callbacks
+        if active.prompt_id is not None:
+            prompt_id, active.prompt_id = active.prompt_id, None
+            self.publish(
+                PromptFinished(call_id=active.call_id, prompt_id=prompt_id, interrupted=interrupted)
+            )
+
     def _finish(self, active: ActiveCall, reason: str, status: int) -> None:
         if active.ended:
             return
         active.ended = True
+        active.prompt_id = None  # the call's end says it all; no PromptFinished after it
         _disconnect_all(active)
         with self._lock:
             recorder, active.recorder = active.recorder, None
@@ -350,10 +454,19 @@ class MediaWorker:
             commands, self._commands = self._commands, []
         for command in commands:
             name = command.get("command")
+            active = self.calls.get(str(command.get("call_id")))
             if name == "hangup":
-                active = self.calls.get(str(command.get("call_id")))
                 if active is not None and not active.ended:
                     _hangup(active.call)
+            elif name == "originate":
+                if active is None:
+                    self._originate(command)
+            elif name == "play":
+                if active is not None and not active.ended:
+                    self._play(active, command)
+            elif name == "stop_prompt":
+                if active is not None:
+                    self._stop_prompt(active, interrupted=True)
             elif name == "stream":
                 call_id = str(command.get("call_id"))
                 if command.get("on"):
@@ -372,6 +485,8 @@ class MediaWorker:
                     _answer(active.call, 200)
                 except pj.Error as exc:  # the caller gave up in the same instant
                     log.info("call %s not answered: %s", active.call_id, exc.info())
+            if active.prompt_id is not None and now >= active.prompt_ends:
+                self._stop_prompt(active, interrupted=False)
             if not active.ended and now - active.started > self.config.max_call_seconds:
                 _hangup(active.call)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import subprocess
 import wave
@@ -25,16 +26,33 @@ def greeting_path(configured: Path | None, text: str, language: str, cache_dir: 
         if not configured.is_file():
             raise PromptError(f"greeting WAV not found: {configured}")
         return configured
+    return spoken_prompt(text, language, cache_dir, "greeting")
+
+
+def spoken_prompt(text: str, language: str, cache_dir: Path, name: str = "prompt") -> Path:
+    """A WAV of ``text`` (8 kHz mono), synthesised once and cached under a hash of voice+text."""
     voice = ESPEAK_VOICES.get(language.split("-")[0], language)
     key = hashlib.sha256(f"{voice}\0{text}".encode()).hexdigest()[:16]
-    target = cache_dir / f"greeting-{key}.wav"
+    target = cache_dir / f"{name}-{key}.wav"
     if target.is_file():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
-    if not synthesize(text, voice, target):
-        log.warning("espeak-ng/sox unavailable: the greeting is a two-tone chime instead")
-        write_chime(target)
+    # Written aside and renamed: a worker never plays half a file.
+    part = target.with_name(f"{target.stem}.{os.getpid()}.part.wav")
+    if not synthesize(text, voice, part):
+        log.warning("espeak-ng/sox unavailable: prompt %r is a two-tone chime instead", name)
+        write_chime(part)
+    part.replace(target)
     return target
+
+
+def wav_seconds(path: Path) -> float:
+    """How long a WAV plays (raises OSError / ValueError for a missing or broken file)."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            return wav.getnframes() / float(wav.getframerate())
+    except wave.Error as exc:
+        raise ValueError(f"{path.name}: {exc}") from None
 
 
 def synthesize(text: str, voice: str, target: Path, rate: int = 8000) -> bool:

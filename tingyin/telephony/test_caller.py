@@ -5,6 +5,10 @@
 
 Dials the URI, plays a WAV into the call, sends RFC 2833 DTMF, records what it hears, hangs up,
 and prints one JSON line with the outcome. Exit code 0 when the call was answered.
+
+``--answer-on PORT`` turns it into the called party instead (a customer's phone for outbound
+calls such as the follow-up survey): it listens on 127.0.0.1:PORT, answers the first call, and
+then plays, records and presses keys the same way; ``--hangup-after 0`` waits for the far end.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ class Outcome:
 
 
 class _Call(pj.Call):  # type: ignore[misc]
-    def __init__(self, account: pj.Account, outcome: Outcome) -> None:
-        super().__init__(account)
+    def __init__(
+        self, account: pj.Account, outcome: Outcome, call_id: int = pj.PJSUA_INVALID_ID
+    ) -> None:
+        super().__init__(account, call_id)
         self.outcome = outcome
         self.audio: pj.AudioMedia | None = None
 
@@ -54,9 +60,31 @@ class _Call(pj.Call):  # type: ignore[misc]
                 self.audio = self.getAudioMedia(index)
 
 
+class _Answering(pj.Account):  # type: ignore[misc]
+    """Answers the first incoming call (the others get 486) and keeps a reference to it."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__()
+        self.outcome = outcome
+        self.call: _Call | None = None
+        self.remote = ""
+
+    def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
+        call = _Call(self, self.outcome, prm.callId)
+        answer = pj.CallOpParam()
+        if self.call is not None:
+            answer.statusCode = 486
+            call.hangup(answer)
+            return
+        self.call = call
+        self.remote = str(call.getInfo().remoteUri)
+        answer.statusCode = 200
+        call.answer(answer)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tingyin-test-caller", description=__doc__)
-    parser.add_argument("uri")
+    parser.add_argument("uri", nargs="?", default="", help="whom to call (not with --answer-on)")
     parser.add_argument("--caller", default="13800138000", help="number in the From header")
     parser.add_argument("--play", type=Path)
     parser.add_argument("--record", type=Path)
@@ -66,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
     parser.add_argument("--rtp-port", type=int, default=0, help="0 = pick one")
+    parser.add_argument("--answer-on", type=int, default=0, help="be called on this SIP port")
     args = parser.parse_args(argv)
 
     ep = pj.Endpoint()
@@ -83,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     ep.libInit(cfg)
     tcfg = pj.TransportConfig()
     tcfg.boundAddress = "127.0.0.1"
-    tcfg.port = 0
+    tcfg.port = args.answer_on
     kind = pj.PJSIP_TRANSPORT_TCP if args.transport == "tcp" else pj.PJSIP_TRANSPORT_UDP
     ep.transportCreate(kind, tcfg)
     ep.audDevManager().setNullDev()
@@ -96,14 +125,17 @@ def main(argv: list[str] | None = None) -> int:
         30000 + (time.time_ns() // 1000) % 20000
     )
     acfg.mediaConfig.transportConfig.portRange = 200
-    account = pj.Account()
+    outcome = Outcome()
+    account = _Answering(outcome)
     account.create(acfg)
 
-    outcome = Outcome()
-    call = _Call(account, outcome)
-    prm = pj.CallOpParam(True)
-    uri = args.uri if args.transport == "udp" else f"{args.uri};transport=tcp"
-    call.makeCall(uri, prm)
+    call: _Call | None = None
+    if not args.answer_on:
+        call = _Call(account, outcome)
+        uri = args.uri if args.transport == "udp" else f"{args.uri};transport=tcp"
+        call.makeCall(uri, pj.CallOpParam(True))
+    if args.answer_on:
+        print(json.dumps({"listening": args.answer_on}), flush=True)
 
     player: pj.AudioMediaPlayer | None = None
     recorder: pj.AudioMediaRecorder | None = None
@@ -111,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.monotonic() + args.timeout
     while not outcome.disconnected and time.monotonic() < deadline:
         ep.libHandleEvents(10)
+        call = call or account.call
+        if call is None:
+            continue
         if call.audio is not None and not connected:
             connected = True
             if args.play:
@@ -127,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.dtmf and not outcome.dtmf_sent and elapsed >= args.dtmf_at:
                 call.dialDtmf(args.dtmf)
                 outcome.dtmf_sent = args.dtmf
-            if elapsed >= args.hangup_after:
+            if args.hangup_after and elapsed >= args.hangup_after:
                 call.hangup(pj.CallOpParam(True))
                 args.hangup_after = float("inf")
     if not outcome.disconnected:
@@ -137,8 +172,9 @@ def main(argv: list[str] | None = None) -> int:
             ep.libHandleEvents(10)
     # Teardown order from PJSUA2_NOTES (crash 2): players/recorders and calls before libDestroy.
     del player, recorder
-    call.audio = None
-    del call
+    if call is not None:
+        call.audio = None
+    account.call = call = None
     account.shutdown()
     ep.libDestroy()
     seconds = outcome.ended_at - outcome.answered_at if outcome.answered else 0.0
@@ -148,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         "reason": outcome.reason,
         "seconds": round(max(seconds, 0.0), 3),
         "dtmf_sent": outcome.dtmf_sent,
+        "remote": account.remote,
     }
     print(json.dumps(summary), flush=True)
     return 0 if outcome.answered else 1

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tingyin.screenpop.sources import OrderRecord
 from tingyin.store.models import Call, Compensation, Customer, Ticket, TicketCall, TicketEvent, User
+from tingyin.tickets.followups import schedule_followup
 from tingyin.tickets.policy import PRIORITIES, TicketPolicy
 from tingyin.tickets.rules import (
     InvalidTransition,
@@ -97,7 +98,7 @@ def create_ticket(
             return Created(same, created=False)
     open_one = _repeat_of(session, policy, new, now)
     if open_one is not None:
-        _event(session, open_one, now, actor, "repeat_contact", {"channel": new.channel}, True)
+        add_event(session, open_one, now, actor, "repeat_contact", {"channel": new.channel}, True)
         if new.call_id:
             link_call(session, open_one, new.call_id)
         open_one.updated_at = now
@@ -135,7 +136,7 @@ def create_ticket(
     )
     session.add(ticket)
     session.flush()
-    _event(
+    add_event(
         session, ticket, now, actor, "created", {"status": "accepted", "priority": priority}, True
     )
     if new.call_id:
@@ -169,11 +170,13 @@ def change_status(
     if target == "reopened":
         ticket.resolved_at = ticket.closed_at = None
     ticket.updated_at = now
-    _event(
+    add_event(
         session, ticket, now, actor, "status", {"from": before, "to": target, "note": note}, True
     )
     refresh_sla(session, policy, ticket, now)
     enqueue(session, policy, ticket, "ticket.status", now=now)
+    if target == "resolved":
+        schedule_followup(session, policy, ticket, now)
     return ticket
 
 
@@ -183,7 +186,7 @@ def add_note(
 ) -> None:  # fmt: skip
     if not text.strip() or len(text) > MAX_DESCRIPTION:
         raise TicketError(422, f"a note needs 1 to {MAX_DESCRIPTION} characters")
-    _event(session, ticket, now, actor, "note", {"text": text}, public)
+    add_event(session, ticket, now, actor, "note", {"text": text}, public)
     if public and ticket.first_response_at is None:
         ticket.first_response_at = now
     ticket.updated_at = now
@@ -237,7 +240,7 @@ def request_compensation(
         "id": comp.id, "kind": kind, "amount_fen": amount_fen, "status": comp.status,
         "approval": approval.level, "reason": approval.reason, "abuse": approval.abuse_flag,
     }  # fmt: skip
-    _event(session, ticket, now, actor, "compensation", data, may_apply)
+    add_event(session, ticket, now, actor, "compensation", data, may_apply)
     ticket.updated_at = now
     return comp
 
@@ -260,7 +263,7 @@ def decide_compensation(
     if approve:
         ticket.compensation_fen += comp.amount_fen
     data = {"id": comp.id, "kind": comp.kind, "amount_fen": comp.amount_fen, "status": comp.status}
-    _event(session, ticket, now, actor, "compensation_decided", data, approve)
+    add_event(session, ticket, now, actor, "compensation_decided", data, approve)
     ticket.updated_at = now
     return comp
 
@@ -318,10 +321,11 @@ def clock_events(session: Session, ticket: Ticket) -> list[ClockEvent]:
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def _event(
+def add_event(
     session: Session, ticket: Ticket, now: datetime, actor: User | None, kind: str,
     data: dict[str, Any], public: bool,
 ) -> None:  # fmt: skip
+    """Append one step to the ticket's history (``public``: the customer's progress shows it)."""
     session.add(
         TicketEvent(
             ticket_id=ticket.id, at=now, actor_id=actor.id if actor else None, kind=kind,

@@ -15,7 +15,7 @@ from tingyin.asr.queries import segments
 from tingyin.bus.events import utcnow
 from tingyin.phones import lookup_key
 from tingyin.screenpop.sources import SourceError
-from tingyin.store.models import Compensation, Ticket, TicketCall, TicketEvent
+from tingyin.store.models import Call, CallContext, Compensation, Ticket, TicketEvent
 from tingyin.tickets.actions import (
     NewTicket,
     TicketError,
@@ -26,6 +26,7 @@ from tingyin.tickets.actions import (
     request_compensation,
 )
 from tingyin.tickets.policy import TicketPolicy, load_ticket_policy
+from tingyin.tickets.queries import linked_calls
 from tingyin.tickets.rules import (
     STATUS_LABELS,
     TICKET_STATUSES,
@@ -37,6 +38,7 @@ from tingyin.tickets.schemas import (
     CompensationOut,
     DecisionIn,
     EventOut,
+    LinkedCallOut,
     NoteIn,
     ProgressOut,
     ProgressStep,
@@ -68,6 +70,15 @@ def _ticket(session: Session, number: str) -> Ticket:
     return found
 
 
+def _customer_on_call(session: Session, call_id: str) -> str | None:
+    """The number of a customer who rang (not a rider's or a merchant's): the one to call back."""
+    call = session.get(Call, call_id)
+    if call is None or call.direction != "inbound" or not call.caller_key:
+        return None
+    pop = session.get(CallContext, call_id)
+    return call.caller_key if pop is None or pop.caller_kind in ("customer", "unknown") else None
+
+
 def _refused(exc: TicketError) -> HTTPException:
     return HTTPException(exc.status, exc.message)
 
@@ -90,6 +101,8 @@ def create(
             order = None  # the suggestion falls back to the category's default party
         if order is not None and phone is None:
             phone = order.customer_phone
+    if phone is None and body.call_id:
+        phone = _customer_on_call(session, body.call_id)
     # What the caller said counts for priority keywords (食物中毒, 过敏 …) like the description.
     heard = " ".join(seg.text for seg in segments(session, body.call_id)) if body.call_id else ""
     new = NewTicket(
@@ -106,9 +119,13 @@ def create(
 
 @router.get("/api/tickets", response_model=list[TicketOut])
 def list_tickets(
+    request: Request,
     session: DbSession,
     status_: Annotated[str | None, Query(alias="status", max_length=16)] = None,
     category: Annotated[str | None, Query(max_length=40)] = None,
+    party: Annotated[
+        str | None, Query(max_length=24, description="responsible party: its team's queue")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[TicketOut]:
     """Newest first; the SLA columns say which are about to breach."""
@@ -117,6 +134,15 @@ def list_tickets(
         query = query.where(Ticket.status == status_)
     if category:
         query = query.where(Ticket.category == category)
+    if party:
+        # A typo must not read as "this queue is empty": refuse names the policy does not know.
+        parties = ticket_policy(request).parties
+        if party not in parties:
+            known = ", ".join(parties)
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown party {party!r} (known: {known})"
+            )
+        query = query.where(Ticket.responsible_party == party)
     return [TicketOut.model_validate(t) for t in session.scalars(query)]
 
 
@@ -137,6 +163,10 @@ class StatusMeta(LabelMeta):
     next: list[str]  # the statuses a ticket in this one may move to
 
 
+class PartyMeta(LabelMeta):
+    queue: str  # the party's work queue (e.g. the delivery team's)
+
+
 class TierMeta(BaseModel):
     up_to_fen: int
     approval: str  # none | supervisor | admin
@@ -144,7 +174,7 @@ class TierMeta(BaseModel):
 
 class TicketMetaOut(BaseModel):
     categories: list[CategoryMeta]
-    parties: list[LabelMeta]
+    parties: list[PartyMeta]
     statuses: list[StatusMeta]
     compensation_kinds: list[LabelMeta]
     compensation_tiers: list[TierMeta]  # above the last one an admin must approve
@@ -161,7 +191,10 @@ def meta(request: Request) -> TicketMetaOut:
             CategoryMeta(code=c.code, zh=c.zh, en=c.en, allows=list(c.allows))
             for c in policy.categories
         ],
-        parties=[LabelMeta(code=code, zh=p.zh, en=p.en) for code, p in policy.parties.items()],
+        parties=[
+            PartyMeta(code=code, zh=p.zh, en=p.en, queue=p.queue)
+            for code, p in policy.parties.items()
+        ],
         statuses=[
             StatusMeta(code=s, zh=zh[s], en=en[s], next=list(TRANSITIONS[s]))
             for s in TICKET_STATUSES
@@ -182,12 +215,13 @@ def detail(number: Number, session: DbSession) -> TicketDetailOut:
         select(TicketEvent).where(TicketEvent.ticket_id == ticket.id).order_by(TicketEvent.at)
     )
     comps = session.scalars(select(Compensation).where(Compensation.ticket_id == ticket.id))
-    calls = session.scalars(select(TicketCall.call_id).where(TicketCall.ticket_id == ticket.id))
+    calls = [LinkedCallOut.of(c) for c in linked_calls(session, ticket.id)]
     return TicketDetailOut.model_validate(ticket).model_copy(
         update={
             "events": [EventOut.model_validate(e) for e in events],
             "compensations": [CompensationOut.model_validate(c) for c in comps],
-            "calls": list(calls),
+            "calls": [c.call_id for c in calls],
+            "linked_calls": calls,
         }
     )
 

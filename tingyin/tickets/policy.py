@@ -14,21 +14,22 @@ from __future__ import annotations
 
 import re
 import tomllib
-import zoneinfo
-from datetime import date, time
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
     model_validator,
 )
+
+from tingyin.tickets.followup_policy import FollowUpPolicy
+from tingyin.tickets.hours import WEEKDAYS, Calendar, Strict, Weekday, parse_hours
+
+__all__ = ["WEEKDAYS", "Calendar", "FollowUpPolicy", "Weekday", "parse_hours"]
 
 DEFAULT_TICKET_POLICY = Path(__file__).resolve().parent.parent / "config" / "tickets.toml"
 
@@ -39,21 +40,14 @@ APPROVAL_LEVELS: tuple[ApprovalLevel, ...] = get_args(ApprovalLevel)  # least fi
 # The kinds Tingyin knows how to carry out; the file chooses which of them are offered.
 CompensationKind = Literal["coupon", "partial_refund", "full_refund", "resend"]
 COMPENSATION_KINDS: tuple[CompensationKind, ...] = get_args(CompensationKind)
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)  # date.weekday() order
 # Parties the timeline rules (tickets.rules.responsibility_for) name: the file must keep them.
 RULE_PARTIES = ("merchant_kitchen", "delivery")
 
 _CODE = r"^[a-z][a-z0-9_]*$"
-_HOURS = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 
 
 class TicketPolicyError(Exception):
     pass
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _whole_fen(value: float) -> float:
@@ -66,7 +60,7 @@ def _fen(yuan: float) -> int:
     return round(yuan * 100)
 
 
-class Category(_Strict):
+class Category(Strict):
     code: str = Field(pattern=_CODE, max_length=40)
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
@@ -83,7 +77,7 @@ def squash(text: str) -> str:
     return "".join(text.split()).casefold()
 
 
-class PriorityRules(_Strict):
+class PriorityRules(Strict):
     vip_raise: int = Field(default=1, ge=0, le=3)
     frequent_complainer_raise: int = Field(default=0, ge=0, le=3)
     keywords: dict[Priority, tuple[str, ...]] = Field(default_factory=dict)
@@ -112,7 +106,7 @@ def _no_update_clock(value: Any) -> Any:
     return value
 
 
-class SlaTarget(_Strict):
+class SlaTarget(Strict):
     """Targets in business minutes (see ``Calendar``); ``update_min`` None: no update clock."""
 
     first_response_min: int = Field(gt=0)
@@ -136,7 +130,7 @@ class SlaTarget(_Strict):
         return self
 
 
-class SlaOverride(_Strict):
+class SlaOverride(Strict):
     """Some fields of a target, for one category and priority; the rest come from the default.
 
     ``update_min = false`` turns the update clock off for this category and priority.
@@ -159,7 +153,7 @@ class SlaOverride(_Strict):
         return SlaTarget.model_validate(base.model_dump() | self.model_dump(exclude_none=True))
 
 
-class Sla(_Strict):
+class Sla(Strict):
     """``[sla.default.<priority>]`` plus ``[sla.<category>.<priority>]`` overrides.
 
     The overrides are kept under ``categories`` (the file writes them directly under ``sla``).
@@ -186,100 +180,7 @@ class Sla(_Strict):
         return self
 
 
-class Calendar(_Strict):
-    """When the SLA clock runs: working hours per weekday, in ``timezone``, except holidays.
-
-    Hours are ``"HH:MM-HH:MM"``, several joined by commas, or ``"closed"``; ``24:00`` (or an end
-    of ``00:00``) is midnight at the end of the day. ``special_days`` give a date its own hours
-    and win over the weekday and the holidays (调休 make-up working days, short hours on New
-    Year's Eve). ``always_open`` counts every minute, whatever the hours say.
-    """
-
-    timezone: str = "Asia/Shanghai"
-    always_open: bool = False
-    hours: dict[Weekday, str]
-    holidays: tuple[date, ...] = ()
-    special_days: dict[date, str] = Field(default_factory=dict)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
-        return value
-
-    @field_validator("hours")
-    @classmethod
-    def _hours(cls, value: dict[Weekday, str]) -> dict[Weekday, str]:
-        missing = [day for day in WEEKDAYS if day not in value]
-        if missing:
-            raise ValueError(f'no hours for {", ".join(missing)} (write "closed" if closed)')
-        for day, text in value.items():
-            parse_hours(day, text)
-        return value
-
-    @field_validator("special_days")
-    @classmethod
-    def _special(cls, value: dict[date, str]) -> dict[date, str]:
-        for day, text in value.items():
-            parse_hours(day.isoformat(), text)
-        return value
-
-    @model_validator(mode="after")
-    def _open_sometime(self) -> Calendar:
-        if not self.always_open and not any(self.intervals(n) for n in range(7)):
-            raise ValueError("calendar: closed every day of the week (always_open = true?)")
-        return self
-
-    @property
-    def zone(self) -> zoneinfo.ZoneInfo:
-        return zoneinfo.ZoneInfo(self.timezone)
-
-    def intervals(self, weekday: int) -> tuple[tuple[time, time], ...]:
-        """Open ``(start, end)`` wall times for ``date.weekday()``; end ``time(0)``: midnight."""
-        day = WEEKDAYS[weekday]
-        return parse_hours(day, self.hours[day])
-
-    def weekly_hours(self) -> dict[int, tuple[tuple[time, time], ...]]:
-        """Weekday (0 = Monday) → open intervals, as ``tickets.calendar.BusinessCalendar`` takes."""
-        return {n: self.intervals(n) for n in range(7)}
-
-    def special_hours(self) -> dict[date, tuple[tuple[time, time], ...]]:
-        return {day: parse_hours(day.isoformat(), text) for day, text in self.special_days.items()}
-
-    def is_holiday(self, day: date) -> bool:
-        return day in self.holidays
-
-
-def parse_hours(where: str, text: str) -> tuple[tuple[time, time], ...]:
-    """``"09:00-14:00, 17:00-22:00"`` → wall-time intervals; ``"closed"`` → ()."""
-    if text.strip().lower() == "closed":
-        return ()
-    spans: list[tuple[int, int]] = []
-    for part in text.split(","):
-        match = _HOURS.match(part.strip())
-        if match is None:
-            raise ValueError(f'{where}: {part.strip()!r} is not "HH:MM-HH:MM" or "closed"')
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        if h1 > 23 or m1 > 59 or m2 > 59 or h2 > 24 or (h2 == 24 and m2 != 0):
-            raise ValueError(f"{where}: {part.strip()!r} is not a time of day")
-        start, end = h1 * 60 + m1, (h2 * 60 + m2) or 24 * 60
-        if start >= end:
-            raise ValueError(
-                f"{where}: {part.strip()!r} ends before it starts (split a shift across "
-                "midnight into two days)"
-            )
-        spans.append((start, end))
-    spans.sort()
-    for (_, first_end), (second_start, _) in pairwise(spans):
-        if second_start < first_end:
-            raise ValueError(f"{where}: {text!r} has overlapping intervals")
-    return tuple((time(a // 60, a % 60), time((b // 60) % 24, b % 60)) for a, b in spans)
-
-
-class CompensationKindSpec(_Strict):
+class CompensationKindSpec(Strict):
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
     min_approval: ApprovalLevel = "none"
@@ -288,7 +189,7 @@ class CompensationKindSpec(_Strict):
         return self.en if language == "en" else self.zh
 
 
-class Tier(_Strict):
+class Tier(Strict):
     up_to_yuan: float = Field(gt=0, le=1_000_000)
     approval: ApprovalLevel
 
@@ -302,7 +203,7 @@ class Tier(_Strict):
         return _fen(self.up_to_yuan)
 
 
-class Compensation(_Strict):
+class Compensation(Strict):
     window_days: int = Field(default=30, ge=1, le=366)
     customer_limit_yuan: float = Field(gt=0, le=1_000_000)
     over_limit_approval: Literal["supervisor", "admin"] = "supervisor"
@@ -334,11 +235,11 @@ class Compensation(_Strict):
         return self
 
 
-class Repeat(_Strict):
+class Repeat(Strict):
     window_hours: float = Field(default=72, gt=0, le=24 * 90)
 
 
-class Responsibility(_Strict):
+class Responsibility(Strict):
     by_cancellation: tuple[str, ...] = ("late", "other")
     by_delays: tuple[str, ...] = ("late",)
     accept_minutes: float = Field(default=10, gt=0)
@@ -346,7 +247,7 @@ class Responsibility(_Strict):
     pickup_minutes: float = Field(default=15, gt=0)
 
 
-class PartySpec(_Strict):
+class PartySpec(Strict):
     zh: str = Field(min_length=1)
     en: str = Field(min_length=1)
     queue: str = Field(pattern=r"^[a-z][a-z0-9_-]*$", max_length=60)
@@ -370,7 +271,7 @@ class PartySpec(_Strict):
         return self
 
 
-class TicketPolicy(_Strict):
+class TicketPolicy(Strict):
     categories: tuple[Category, ...] = Field(min_length=1)
     priority: PriorityRules = Field(default_factory=PriorityRules)
     sla: Sla
@@ -379,6 +280,7 @@ class TicketPolicy(_Strict):
     repeat: Repeat = Field(default_factory=Repeat)
     responsibility: Responsibility = Field(default_factory=Responsibility)
     parties: dict[str, PartySpec] = Field(min_length=1)
+    followup: FollowUpPolicy = Field(default_factory=FollowUpPolicy)
 
     @model_validator(mode="after")
     def _agree(self) -> TicketPolicy:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tingyin.phones import normalise
+from tingyin.store.models import Call
 from tingyin.store.models.tickets import TICKET_CHANNELS
 from tingyin.tickets.actions import MAX_DESCRIPTION
 from tingyin.web.schemas import NO_CONTROL_CHARS
@@ -97,10 +99,35 @@ class TicketOut(BaseModel):
     repeat: bool = False
 
 
+class LinkedCallOut(BaseModel):
+    """A call on a ticket, as the tickets page lists it: never the caller's full number."""
+
+    call_id: str
+    started_at: datetime
+    direction: str
+    caller: str  # masked (138****5678); "" when the caller withheld the number
+    duration_s: float | None  # ringing to hang-up; None while the call lasts
+    has_recording: bool  # the recording endpoint may still answer 404 if the file is gone
+
+    @classmethod
+    def of(cls, call: Call) -> LinkedCallOut:
+        number = normalise(call.caller_number)
+        ended = call.ended_at
+        return cls(
+            call_id=call.id,
+            started_at=call.started_at,
+            direction=call.direction,
+            caller="" if number.kind == "withheld" else number.masked,
+            duration_s=(ended - call.started_at).total_seconds() if ended else None,
+            has_recording=bool(call.recording_path),
+        )
+
+
 class TicketDetailOut(TicketOut):
     events: list[EventOut] = []
     compensations: list[CompensationOut] = []
-    calls: list[str] = []
+    calls: list[str] = []  # the linked calls' ids, as before; linked_calls has their summaries
+    linked_calls: list[LinkedCallOut] = []
 
 
 class ProgressStep(BaseModel):

@@ -17,6 +17,7 @@ from tingyin.bus import EventBus
 from tingyin.screenpop import api as screenpop_api
 from tingyin.telephony import api as telephony_api
 from tingyin.tickets import api as tickets_api
+from tingyin.tickets import followup_api
 from tingyin.web import api as web_api
 from tingyin.web import events, listen, pages
 from tingyin.web.context import AppContext
@@ -33,6 +34,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     audit_api.router,
     screenpop_api.router,
     tickets_api.router,
+    followup_api.router,
 )
 
 

@@ -128,7 +128,7 @@ _CATEGORY = '\n[[categories]]\ncode = "{code}"\nzh = "x"\nen = "x"\ndefault_part
         (None, _CATEGORY.format(code="Late-ish"), "category 11 (Late-ish), field code"),
         (None, _CATEGORY.format(code="tip") + "colour = 'red'\n",
          "category 11 (tip), field colour: Extra inputs are not permitted"),
-        (None, "\ncolour = 'red'\n", "parties.finance.colour: Extra inputs"),
+        (None, "\ncolour = 'red'\n", "followup.prompts.colour: Extra inputs"),
         (("[repeat]\n", "[repeat]\nwindow_days = 3\n"), "", "repeat.window_days: Extra inputs"),
         (None, _CATEGORY.format(code="tip").replace("platform", "kitchen"),
          "category 11 (tip), field default_party: unknown party 'kitchen'"),

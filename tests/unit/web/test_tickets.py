@@ -1,9 +1,10 @@
 """Tickets through the API: create, idempotency, repeats, transitions, compensation approval,
-the customer's progress, and bad input that stores nothing."""
+the customer's progress, bad input that stores nothing, the linked calls' summaries and the
+queue of each responsible party."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -139,7 +140,7 @@ def test_meta_lists_the_policy_s_choices_with_labels(client: TestClient, login: 
         "allows": ["coupon", "full_refund"],
     }
     assert list(categories)[-1] == "other"  # in the file's order
-    assert {"code": "finance", "zh": "财务", "en": "Finance"} in meta["parties"]
+    assert {"code": "finance", "zh": "财务", "en": "Finance", "queue": "finance"} in meta["parties"]
     statuses = {s["code"]: s for s in meta["statuses"]}
     assert list(statuses) == ["accepted", "in_progress", "resolved", "closed", "reopened"]
     working = statuses["in_progress"]
@@ -186,3 +187,78 @@ def test_what_the_caller_said_raises_the_priority(
     code, t = _new(client, login("agent"), category="quality", call_id=call_id)
     assert code == 201, t
     assert t["priority"] == "urgent" and any("食物中毒" in r for r in t["priority_reasons"])
+
+
+def _ring(db: Database, call_id: str, caller: str, at: datetime, *, recorded: bool) -> None:
+    """A call the hub has recorded (or not) and ended, written as the hub writes it."""
+    from tingyin.bus.events import CallAnswered, CallEnded, CallRinging
+    from tingyin.telephony.actions import apply_call_event
+
+    with db.session() as session:
+        for event in (
+            CallRinging(call_id=call_id, sip_call_id=f"sip-{call_id}", worker=0, caller=caller,
+                        dialed="4008001234", at=at),
+            CallAnswered(call_id=call_id, at=at + timedelta(seconds=5)),
+            CallEnded(call_id=call_id, reason="hangup", at=at + timedelta(seconds=95),
+                      recording_path=f"{call_id}.wav" if recorded else None,
+                      recording_seconds=90.0 if recorded else 0.0),
+        ):  # fmt: skip
+            apply_call_event(session, event)
+
+
+def test_the_detail_summarises_its_calls_with_masked_numbers(
+    client: TestClient, login: Login, db: Database
+) -> None:
+    agent = login("agent")
+    first, second = "aa" * 16, "bb" * 16
+    at = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+    _ring(db, first, "+86 139 1234 5678", at, recorded=True)
+    _ring(db, second, "anonymous", at + timedelta(hours=1), recorded=False)
+    code, t = _new(client, agent, category="late", order_no="8800000000000001", call_id=first)
+    assert code == 201, t
+    code, again = _new(client, agent, category="late", order_no="8800000000000001", call_id=second)
+    assert (code, again["number"]) == (200, t["number"])  # the repeat call joins the ticket
+
+    detail = client.get(f"/api/tickets/{t['number']}", headers=agent).json()
+    assert detail["calls"] == [first, second]  # ids, as before
+    assert detail["linked_calls"] == [
+        {
+            "call_id": first,
+            "started_at": at.isoformat().replace("+00:00", "Z"),
+            "direction": "inbound",
+            "caller": "139****5678",
+            "duration_s": 95.0,
+            "has_recording": True,
+        },
+        {
+            "call_id": second,
+            "started_at": (at + timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+            "direction": "inbound",
+            "caller": "",  # withheld: nothing to mask
+            "duration_s": 95.0,
+            "has_recording": False,
+        },
+    ]
+    assert "12345678" not in str(detail)  # the full number never leaves the server
+
+
+def test_the_list_filters_by_responsible_party(client: TestClient, login: Login) -> None:
+    agent = login("agent")
+    _, late = _new(client, agent, category="late")
+    _, other = _new(client, agent, category="spill", responsible_party="merchant_kitchen")
+    assert (late["responsible_party"], other["responsible_party"]) == (
+        "delivery",
+        "merchant_kitchen",
+    )
+
+    def numbers(party: str) -> list[str]:
+        response = client.get("/api/tickets", params={"party": party}, headers=agent)
+        assert response.status_code == 200, response.text
+        return [x["number"] for x in response.json()]
+
+    assert numbers("delivery") == [late["number"]]
+    assert numbers("merchant_kitchen") == [other["number"]]
+    assert numbers("finance") == []
+    assert len(client.get("/api/tickets", headers=agent).json()) == 2  # no filter: all of them
+    unknown = client.get("/api/tickets", params={"party": "nobody"}, headers=agent)
+    assert unknown.status_code == 422 and "unknown party 'nobody'" in unknown.json()["detail"]

@@ -15,6 +15,7 @@ from tingyin.store.models.orders import (
 )
 from tingyin.store.models.tickets import (
     Compensation,
+    FollowUp,
     Ticket,
     TicketCall,
     TicketEvent,
@@ -30,6 +31,7 @@ __all__ = [
     "CallEventRow",
     "Compensation",
     "Customer",
+    "FollowUp",
     "Merchant",
     "NumberBinding",
     "Order",

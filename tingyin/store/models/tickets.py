@@ -118,3 +118,26 @@ class WebhookDelivery(Base):
     last_error: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class FollowUp(Base):
+    """The satisfaction survey call owed after a ticket is resolved (回访), and its answer.
+
+    One row per resolution: a ticket resolved again after a reopen gets a new one. ``status``:
+    scheduled → calling → answered | unanswered (attempts used up) | cancelled (the ticket moved
+    on before the call); a scheduled row keeps ``due_at`` for its next attempt.
+    """
+
+    __tablename__ = "followups"
+    __table_args__ = (Index("ix_followups_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(12))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    call_id: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the last attempt
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1–5
+    outcome: Mapped[str] = mapped_column(String(64), default="")  # why the last attempt ended
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

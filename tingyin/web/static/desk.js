@@ -277,6 +277,7 @@ const HANDLERS = {
     if (!call) return;
     call.partials.delete(e.leg);
     addLine(call, e);
+    if (e.leg === "caller") quoteCaller(call, e.text);
     if (call.id === shownId) drawTranscript();
   },
   TranscriptPartial(e) {
@@ -700,19 +701,35 @@ function categoryFor(suggestion) {
   return codes.includes(wanted) ? wanted : codes.includes("other") ? "other" : codes[0] ?? "";
 }
 
-function prefill(context) {
+function prefill(context, quoted = []) {
   return {
     category: categoryFor(context?.suggestion),
     orderNo: context?.orders?.[0]?.order_no ?? "",
     party: "", // empty: the server suggests one from the category and the order's timeline
-    description: context?.suggestion?.reason_label || "",
+    description: [context?.suggestion?.reason_label || "",
+      ...quoted.map((text) => t("ticket.callerSaid", { text }))].filter(Boolean).join("\n"),
     revision: context ? context.revision ?? 0 : null,
   };
+}
+
+// The caller's own words (their last few transcript lines) go into an untouched description:
+// the agent trims a complaint instead of typing it while listening.
+const QUOTED_LINES = 4;
+function quoteCaller(call, text) {
+  if (!text || !text.trim()) return;
+  if (!call.ticket) call.ticket = newDraft(call);
+  const draft = call.ticket;
+  if (draft.touched || draft.result || draft.pending) return;
+  draft.quoted = [...draft.quoted, text.trim()].slice(-QUOTED_LINES);
+  draft.description = prefill(call.context, draft.quoted).description;
+  draft.version += 1;
+  if (call.id === shownId) drawTicket(call);
 }
 
 function newDraft(call) {
   return {
     ...prefill(call.context),
+    quoted: [], // caller transcript lines quoted in the description
     key: clientKey(), // the same key again answers with the same ticket (a retried submit)
     version: 0, // bumped whenever the fields are refilled from the draft
     touched: false,
@@ -758,7 +775,7 @@ function drawTicket(call) {
   const draft = call.ticket;
   const revision = call.context ? call.context.revision ?? 0 : null;
   if (!draft.touched && !draft.result && !draft.pending && revision !== draft.revision) {
-    Object.assign(draft, prefill(call.context));
+    Object.assign(draft, prefill(call.context, draft.quoted));
     draft.version += 1;
   }
   const orders = (call.context?.orders || []).map((o) => o.order_no).join(",");

@@ -1,9 +1,11 @@
-// The tickets page (工单): a filtered list with live SLA countdowns, a detail panel to move a
-// ticket on, annotate it and compensate the customer, and a CSV export of the list.
+// The tickets page (工单): a filtered list (by status, category and the responsible party's
+// queue) with live SLA countdowns, SLA alerts pushed over /ws/events, a detail panel to move a
+// ticket on, annotate it, compensate the customer and go through its calls (transcript, and the
+// recording for the roles that may hear it), and a CSV export of the list.
 // Everything is drawn with textContent (never innerHTML): descriptions and notes come from people.
 import { bindLogout, drawAccount } from "./account.js";
 import {
-  applyTranslations, bindLangToggle, formatClock, formatTime, has, initLang, t,
+  applyTranslations, bindLangToggle, formatClock, formatSeconds, formatTime, has, initLang, t,
 } from "./i18n.js";
 
 const LIST_LIMIT = 500;
@@ -11,6 +13,9 @@ const REFRESH_MS = 30_000;
 // Who may decide a compensation needing which approval (the server checks again).
 const ROLE_LEVEL = { agent: 0, qa: 0, supervisor: 1, admin: 2 };
 const APPROVAL_LEVEL = { none: 0, supervisor: 1, admin: 2 };
+// Mirrors RECORDING_ROLES in tingyin/telephony/api.py: the server checks again and audits.
+const RECORDING_ROLES = new Set(["supervisor", "qa", "admin"]);
+const MAX_ALERTS = 5;
 
 let me = null;
 let meta = null; // GET /api/tickets/meta
@@ -20,6 +25,10 @@ let selected = null; // the number whose detail shows
 let detail = null; // its GET /api/tickets/{number}
 let busy = false; // an action is on its way: its buttons wait
 let loadSeq = 0;
+let alerts = []; // TicketSlaAlert events not yet dismissed, newest first; their rows are marked
+let callsKey = ""; // what the calls section shows: redrawn only on a change (a playing recording goes on)
+const openTranscripts = new Set(); // call ids whose transcript is unfolded
+let retryDelay = 1000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -151,6 +160,8 @@ function row(ticket) {
   tr.dataset.testid = "ticket-row";
   tr.tabIndex = 0;
   if (ticket.number === selected) tr.setAttribute("aria-selected", "true");
+  const alert = alerts.find((a) => a.number === ticket.number);
+  if (alert) tr.dataset.alert = alert.state;
   const number = el("span", "tk-number", ticket.number);
   const sla = el("span", "sla");
   sla.dataset.number = ticket.number;
@@ -190,6 +201,7 @@ async function loadList() {
   const params = new URLSearchParams({ limit: String(LIST_LIMIT) });
   if ($("filter-status").value) params.set("status", $("filter-status").value);
   if ($("filter-category").value) params.set("category", $("filter-category").value);
+  if ($("filter-party").value) params.set("party", $("filter-party").value);
   try {
     const list = await getJson(`/api/tickets?${params}`);
     if (seq !== loadSeq) return; // a newer filter won
@@ -203,7 +215,7 @@ async function loadList() {
 }
 
 function fillFilters() {
-  const keep = [$("filter-status").value, $("filter-category").value];
+  const keep = [$("filter-status").value, $("filter-category").value, $("filter-party").value];
   const options = (list) => (list || []).map((item) => {
     const node = el("option", "", item[lang()]);
     node.value = item.code;
@@ -216,7 +228,24 @@ function fillFilters() {
   };
   $("filter-status").replaceChildren(all(), ...options(meta?.statuses));
   $("filter-category").replaceChildren(all(), ...options(meta?.categories));
-  [$("filter-status").value, $("filter-category").value] = keep;
+  const anyQueue = el("option", "", t("tickets.queueAll"));
+  anyQueue.value = "";
+  $("filter-party").replaceChildren(anyQueue, ...(meta?.parties || []).map((party) => {
+    const node = el("option", "", t("tickets.queueOption", { label: party[lang()], queue: party.queue }));
+    node.value = party.code;
+    return node;
+  }));
+  [$("filter-status").value, $("filter-category").value, $("filter-party").value] = keep;
+}
+
+// The queue is in the address (?party=delivery), so a team can bookmark its own.
+function pickQueue() {
+  const params = new URLSearchParams(location.search);
+  if ($("filter-party").value) params.set("party", $("filter-party").value);
+  else params.delete("party");
+  const query = params.toString();
+  history.replaceState(null, "", query ? `${location.pathname}?${query}` : location.pathname);
+  loadList();
 }
 
 // -- the detail panel ------------------------------------------------------------------------
@@ -234,6 +263,7 @@ function select(number) {
   $("note-public").checked = false;
   $("comp-amount").value = "";
   $("comp-note").value = "";
+  openTranscripts.clear();
   showError("");
   loadDetail();
 }
@@ -251,6 +281,9 @@ async function loadDetail() {
       showError(typeof body.detail === "string" ? body.detail : `HTTP ${response.status}`);
       return;
     }
+    const followups = await api(`/api/tickets/${encodeURIComponent(number)}/followups`);
+    body.followups = followups.ok ? await followups.json() : [];
+    if (number !== selected) return;
     detail = body;
   } catch (error) {
     console.error(error);
@@ -298,8 +331,14 @@ function eventSummary(event) {
         .filter(Boolean).join(" · ");
     case "compensation_decided":
       return `${kindLabel(d.kind)} ${money(d.amount_fen)} · ${label("comp", d.status)}`;
+    case "followup":
+      return t("ticket.followupScore", { score: d.score });
     case "repeat_contact":
       return label("channel", d.channel);
+    case "sla_warning":
+    case "sla_breach":
+      return [label("clock", d.clock), d.due_at ? t("ticket.due", { time: formatTime(d.due_at) }) : "",
+        d.escalated_to ? t("ticket.escalated") : ""].filter(Boolean).join(" · ");
     default: {
       const text = JSON.stringify(d);
       return text === "{}" ? "" : text.slice(0, 200);
@@ -423,13 +462,208 @@ function drawDetail() {
     fact("ticket.firstResponse", ticket.first_response_at ? formatTime(ticket.first_response_at) : ""),
     fact("ticket.resolvedAt", ticket.resolved_at ? formatTime(ticket.resolved_at) : ""),
     fact("ticket.updated", formatTime(ticket.updated_at)),
-    fact("ticket.calls", (ticket.calls || []).map((id) => id.slice(0, 8)).join(", "), "mono wide"),
   );
+  drawCalls(ticket);
+  drawFollowups(ticket);
   drawMoves(ticket);
   drawCompensations(ticket);
   $("comp-submit").disabled = busy;
   $("note-submit").disabled = busy;
   drawHistory(ticket.events || []);
+}
+
+// -- follow-up survey calls (回访): each attempt's state and the customer's score --------------
+function drawFollowups(ticket) {
+  const rows = ticket.followups || [];
+  $("dt-followups").replaceChildren(...rows.map((f) => {
+    const li = el("li", "dt-followup");
+    li.dataset.status = f.status;
+    const when = f.answered_at || f.due_at;
+    li.append(
+      el("span", "dt-fu-status", label("followup", f.status)),
+      el("span", "dt-fu-score", f.score ? `${"★".repeat(f.score)}${"☆".repeat(5 - f.score)} ${f.score}` : ""),
+      el("span", "dt-muted", [formatTime(when),
+        f.attempts ? t("ticket.followupAttempts", { n: f.attempts }) : "",
+        f.status === "answered" ? "" : label("followupOutcome", f.outcome)].filter(Boolean).join(" · ")),
+    );
+    return li;
+  }));
+  $("dt-followups-empty").hidden = rows.length > 0;
+  const again = $("dt-followup-again");
+  again.hidden = !(ticket.status === "resolved" && ["supervisor", "admin"].includes(me?.role));
+  again.disabled = busy;
+}
+
+// -- the ticket's calls: a summary each, its transcript on demand, the recording for some roles --
+function drawCalls(ticket) {
+  const calls = ticket.linked_calls || [];
+  const key = [ticket.number, lang(), ...calls.map((c) => `${c.call_id}:${c.duration_s}:${c.has_recording}`)].join("|");
+  if (key === callsKey) return; // unchanged: open transcripts and a playing recording stay as they are
+  callsKey = key;
+  $("dt-calls").replaceChildren(...calls.map(callItem));
+  $("dt-calls-empty").hidden = calls.length > 0;
+}
+
+function callItem(call) {
+  const li = el("li", "dt-call");
+  li.dataset.callId = call.call_id;
+  li.dataset.testid = "ticket-call";
+  const head = el("div", "dt-call-head");
+  const caller = el("span", "dt-call-caller", call.caller || t("ticket.callWithheld")); // masked by the server
+  caller.dataset.testid = "call-caller";
+  const toggle = el("button", "tk-button dt-call-toggle", t("ticket.callTranscript"));
+  toggle.type = "button";
+  toggle.dataset.testid = "call-transcript-toggle";
+  toggle.setAttribute("aria-expanded", "false");
+  head.append(
+    el("time", "dt-call-at", formatTime(call.started_at)),
+    el("span", "dt-call-dir", label("dir", call.direction)),
+    caller,
+    el("span", "dt-call-duration", call.duration_s == null ? t("ticket.callOngoing") : formatSeconds(call.duration_s)),
+    toggle,
+  );
+  li.append(head);
+  if (RECORDING_ROLES.has(me?.role)) {
+    if (call.has_recording) {
+      const audio = el("audio", "dt-call-audio");
+      audio.controls = true;
+      audio.preload = "none"; // every fetch is an audited download: only when someone presses play
+      audio.src = `/api/calls/${encodeURIComponent(call.call_id)}/recording`;
+      audio.setAttribute("aria-label", t("ticket.callRecording"));
+      audio.dataset.testid = "call-recording";
+      li.append(audio);
+    } else {
+      li.append(el("p", "dt-muted", t("ticket.callNoRecording")));
+    }
+  }
+  const lines = el("ol", "dt-transcript");
+  lines.dataset.testid = "call-transcript";
+  lines.hidden = true;
+  li.append(lines);
+  toggle.addEventListener("click", () => toggleTranscript(call.call_id, toggle, lines));
+  if (openTranscripts.has(call.call_id)) toggleTranscript(call.call_id, toggle, lines, true);
+  return li;
+}
+
+function toggleTranscript(callId, button, lines, open = lines.hidden) {
+  if (open) openTranscripts.add(callId);
+  else openTranscripts.delete(callId);
+  lines.hidden = !open;
+  button.setAttribute("aria-expanded", String(open));
+  button.textContent = t(open ? "ticket.callHide" : "ticket.callTranscript");
+  if (open) loadTranscript(callId, lines); // afresh on each opening: a call's transcript grows
+}
+
+async function loadTranscript(callId, lines) {
+  lines.replaceChildren(el("li", "dt-muted", t("ticket.transcriptLoading")));
+  try {
+    const body = await getJson(`/api/calls/${encodeURIComponent(callId)}/transcript`);
+    const items = body.segments.map((segment) => {
+      const li = el("li", "dt-line");
+      li.dataset.leg = segment.leg;
+      li.dataset.testid = "transcript-segment";
+      li.append(
+        el("span", "dt-line-at", formatSeconds(Math.floor(segment.start))),
+        el("span", "dt-line-who", label("leg", segment.leg)),
+        el("span", "dt-line-text", segment.text),
+      );
+      return li;
+    });
+    if (!items.length) items.push(el("li", "dt-muted", t("transcript.empty")));
+    if (body.legs.some((leg) => leg.status !== "complete" && leg.status !== "live")) {
+      items.push(el("li", "dt-muted", t("transcript.pending")));
+    }
+    lines.replaceChildren(...items);
+  } catch (error) {
+    console.error(error);
+    lines.replaceChildren(el("li", "dt-line-error", t("ticket.transcriptFailed")));
+  }
+}
+
+// -- SLA alerts from the hub (/ws/events) ------------------------------------------------------
+function alertText(alert) {
+  const state = alert.state === "breached" ? "breached" : "warning";
+  return t(`alert.sla.${state}`, { number: alert.number }) + (alert.escalate ? t("alert.sla.escalate") : "");
+}
+
+function drawAlerts() {
+  const list = $("sla-alerts");
+  list.hidden = alerts.length === 0;
+  list.replaceChildren(...alerts.map((alert) => {
+    const li = el("li", "tk-alert");
+    li.dataset.testid = "sla-alert";
+    li.dataset.number = alert.number;
+    li.dataset.state = alert.state;
+    li.dataset.escalate = String(Boolean(alert.escalate));
+    const clock = label("clock", alert.clock);
+    const when = alert.due_at ? t("alert.sla.clock", { clock, time: formatTime(alert.due_at) }) : clock;
+    const view = el("button", "tk-button tk-alert-view", t("alert.view"));
+    view.type = "button";
+    view.addEventListener("click", () => select(alert.number));
+    const dismiss = el("button", "tk-alert-dismiss", "×");
+    dismiss.type = "button";
+    dismiss.title = t("alert.dismiss");
+    dismiss.setAttribute("aria-label", t("alert.dismiss"));
+    dismiss.addEventListener("click", () => {
+      alerts = alerts.filter((a) => a !== alert);
+      drawAlerts();
+      drawList();
+    });
+    li.append(
+      el("strong", "tk-alert-text", alertText(alert)),
+      el("span", "tk-alert-sub", `${categoryLabel(alert.category)} · ${when}`),
+      view,
+      dismiss,
+    );
+    return li;
+  }));
+}
+
+function onSlaAlert(alert) {
+  alerts = [alert, ...alerts.filter((a) => a.number !== alert.number)].slice(0, MAX_ALERTS);
+  drawAlerts();
+  loadList(); // the new SLA state now, not at the next poll
+  if (alert.number === selected) loadDetail();
+}
+
+const HANDLERS = {
+  TicketSlaAlert: onSlaAlert,
+  dropped: () => loadList(), // the hub dropped events for this page: the list is the truth
+};
+
+function setLive(state) {
+  const live = $("live");
+  live.dataset.state = state;
+  live.dataset.i18n = { open: "tickets.live", closed: "tickets.offline" }[state] ?? "tickets.connecting";
+  live.textContent = t(live.dataset.i18n);
+}
+
+function connect(reconnecting = false) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/events`); // the cookie logs in
+  socket.addEventListener("open", () => {
+    retryDelay = 1000;
+    setLive("open");
+    if (reconnecting) loadList(); // alerts missed meanwhile show as SLA states in the list
+  });
+  socket.addEventListener("message", (message) => {
+    try {
+      const event = JSON.parse(message.data);
+      HANDLERS[event.type]?.(event);
+    } catch (error) {
+      console.error(error);
+    }
+  });
+  socket.addEventListener("close", async () => {
+    setLive("closed");
+    try {
+      await api("/api/auth/me"); // a lost login goes back to the login page
+    } catch {
+      // offline, or the server restarts: retry below
+    }
+    setTimeout(() => connect(true), retryDelay);
+    retryDelay = Math.min(retryDelay * 2, 15000);
+  });
 }
 
 // -- actions ---------------------------------------------------------------------------------
@@ -537,17 +771,23 @@ async function start() {
     fillFilters();
     drawList();
     drawDetail();
+    drawAlerts();
   });
   bindLogout();
   $("filter-status").addEventListener("change", loadList);
   $("filter-category").addEventListener("change", loadList);
+  $("filter-party").addEventListener("change", pickQueue);
   $("refresh").addEventListener("click", () => Promise.all([loadList(), loadDetail()]));
   $("export-csv").addEventListener("click", exportCsv);
   $("note-form").addEventListener("submit", addNote);
   $("comp-form").addEventListener("submit", compensate);
+  $("dt-followup-again").addEventListener("click", () => act("/followups", {}));
   [me, meta] = await Promise.all([getJson("/api/auth/me"), getJson("/api/tickets/meta")]);
   drawAccount(me);
   fillFilters();
+  const queue = new URLSearchParams(location.search).get("party");
+  if (meta.parties.some((party) => party.code === queue)) $("filter-party").value = queue;
+  connect(); // before the first load: an alert meanwhile is not missed
   await loadList();
   const asked = new URLSearchParams(location.search).get("number");
   if (asked && /^[\d \-]{6,24}$/.test(asked)) select(asked.replace(/[\s-]/g, ""));
