@@ -25,6 +25,8 @@ app.add_typer(users_app, name="users")
 orders_app = typer.Typer(help="Order data for the screen pop.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
 app.add_typer(models_app, name="models")
+ivr_app = typer.Typer(help="The IVR menu.", no_args_is_help=True)
+app.add_typer(ivr_app, name="ivr")
 app.command("transcribe")(transcribe)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file")]
@@ -146,6 +148,21 @@ def seed(
     typer.echo("planted cases:" if planted.created else "planted cases (moved to now):")
     for line in planted.lines():
         typer.echo(f"  {line}")
+
+
+@ivr_app.command("check")
+def ivr_check(
+    file: Annotated[Path | None, typer.Argument(help="Menu file (default: built-in)")] = None,
+) -> None:
+    """Check an IVR menu file: every mistake with the node and field it is in."""
+    from tingyin.ivr.menu import MenuError, load_menu
+
+    try:
+        menu = load_menu(file)
+    except MenuError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"ok: {len(menu.nodes)} nodes, starting at {menu.start!r}")
 
 
 @orders_app.command("import")

@@ -156,6 +156,7 @@ def food_safety_context(call_id: str, now: datetime, revision: int = 1) -> Calle
         source="sql",
         lookup_ms=12.4,
         revision=revision,
+        ivr_path=("welcome", "order_by_caller", "to_agent"),
     )
 
 
@@ -184,6 +185,8 @@ def test_the_desk_draws_every_part_of_a_screen_pop(page: Page, desk_app: ServedA
     flags = page.get_by_test_id("caller-flags")
     for text in ("VIP", "频繁投诉", "隐私号", "24小时内来电 3 次"):
         expect(flags).to_contain_text(text)
+    meta = page.locator("#caller-meta")  # how the caller got here through the IVR
+    expect(meta).to_contain_text("自助语音路径：welcome → order_by_caller → to_agent")
     suggestion = page.get_by_test_id("suggestion")
     expect(suggestion).to_be_visible()
     expect(suggestion).to_have_attribute("data-priority", "urgent")

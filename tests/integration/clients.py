@@ -46,10 +46,14 @@ def place_test_call(
     caller: str = "13800138000",
     transport: str = "udp",
     wait: bool = True,
+    press: tuple[str, ...] = (),
+    timeout: float = 30.0,
 ) -> subprocess.Popen[str]:
     cmd = [sys.executable, "-m", "tingyin.telephony.test_caller", uri, "--caller", caller,
            "--dtmf-at", str(dtmf_at), "--hangup-after", str(hangup_after),
-           "--transport", transport]  # fmt: skip
+           "--transport", transport, "--timeout", str(timeout)]  # fmt: skip
+    for keys in press:  # "SECONDS:KEYS"
+        cmd += ["--press", keys]
     if play:
         cmd += ["--play", str(play)]
     if record:

@@ -8,6 +8,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -99,6 +100,8 @@ def start_hub(
     env = dict(
         os.environ,
         TINGYIN_SIP__RTP_PORT_BASE=str(20000 + (os.getpid() % 300) * 100),
+        # Prompts are content-addressed: every test hub shares one cache instead of re-synthesising.
+        TINGYIN_IVR__PROMPT_CACHE=str(Path(tempfile.gettempdir()) / "tingyin-test-prompts"),
         **(env or {}),
     )
     hub_log = (data_dir / "hub.log").open("w")

@@ -54,6 +54,33 @@ class DtmfReceived(CallEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class IvrStep(CallEvent):
+    """The IVR entered a node (``result``: how the node before it ended, e.g. key:1, timeout)."""
+
+    node: str
+    node_type: str
+    result: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class IvrEnded(CallEvent):
+    """The caller left the IVR: contained (self-service done), queued, abandoned or error."""
+
+    outcome: str
+    node: str
+    path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallQueued(CallEvent):
+    """The caller waits for an agent of ``queue``; ``path`` is how they got there (the IVR)."""
+
+    queue: str
+    path: tuple[str, ...] = ()
+    priority: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
 class PromptFinished(CallEvent):
     """A prompt the hub asked a worker to play has ended: played out, or cut off by a digit."""
 
@@ -179,6 +206,7 @@ class CallerContextReady(CallEvent):
     calls_24h: int = 0
     recent_calls: tuple[RecentCall, ...] = ()
     open_tickets: tuple[str, ...] = ()  # ticket numbers (tickets come with their own feature)
+    ivr_path: tuple[str, ...] = ()  # the IVR nodes the caller went through before the queue
     suggestion: Suggestion | None = None
     source: str = "sql"  # which order source answered
     lookup_ms: float = 0.0
@@ -205,6 +233,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CallRecordingStarted,
     DtmfReceived,
     PromptFinished,
+    IvrStep,
+    IvrEnded,
+    CallQueued,
     CallEnded,
     CallFailed,
     WorkerReady,

@@ -120,6 +120,14 @@ class TicketSettings(BaseModel):
     )
 
 
+class IvrSettings(BaseModel):
+    enabled: bool = Field(default=True, description="Inbound calls walk the IVR menu")
+    menu_file: Path | None = Field(default=None, description="The menu; unset = built-in")
+    prompt_cache: Path | None = Field(
+        default=None, description="Where synthesised prompts are kept; unset = data_dir/prompts"
+    )
+
+
 class OutboundSettings(BaseModel):
     """Calls Tingyin places itself (follow-up surveys): where they go and who they say it is."""
 
@@ -172,6 +180,7 @@ class Settings(BaseSettings):
     screenpop: ScreenpopSettings = Field(default_factory=ScreenpopSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    ivr: IvrSettings = Field(default_factory=IvrSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @field_validator("timezone")

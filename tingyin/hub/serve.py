@@ -27,6 +27,9 @@ from tingyin.bus import EventBus
 from tingyin.config import Settings
 from tingyin.hub.cdr_writer import CdrWriter
 from tingyin.hub.supervisor import StartupError, Supervisor
+from tingyin.ivr.actions import HubIvrActions
+from tingyin.ivr.menu import DEFAULT_MENU, MenuError, load_menu
+from tingyin.ivr.service import IvrService
 from tingyin.screenpop.lookups import ProcessLookups
 from tingyin.screenpop.policy import PolicyError
 from tingyin.screenpop.service import ScreenPopService
@@ -113,7 +116,8 @@ async def serve(
     try:
         builder = context_builder(settings, db)
         ticket_policy = load_ticket_policy(settings.tickets.policy_file)
-    except (PolicyError, TicketPolicyError) as exc:
+        menu = load_menu(settings.ivr.menu_file) if settings.ivr.enabled else None
+    except (PolicyError, TicketPolicyError, MenuError) as exc:
         raise StartupError(str(exc)) from None
 
     bus = EventBus(loop)
@@ -137,6 +141,15 @@ async def serve(
             db, ticket_policy, control, settings.data_dir / "prompts", language=settings.language
         )
         surveys = loop.create_task(runner.run(background_stop), name="surveys")
+    prompts_dir = settings.ivr.prompt_cache or settings.data_dir / "prompts"
+    ivr: IvrService | None = None
+    if menu is not None:
+        actions = HubIvrActions(
+            menu, builder, db, ticket_policy, prompts_dir,
+            language=settings.language, timezone=settings.timezone,
+        )  # fmt: skip
+        menu_dir = (settings.ivr.menu_file or DEFAULT_MENU).parent
+        ivr = IvrService(bus, control, menu, actions, menu_dir)
     listener.on_audio = audio.on_audio
     asr = asr_service(settings, bus)
     if asr is not None:
@@ -177,12 +190,15 @@ async def serve(
     )
     server_task: asyncio.Task[None] | None = None
     try:
-        greeting = greeting_path(
-            settings.sip.greeting_wav,
-            settings.sip.greeting_text,
-            settings.language,
-            settings.data_dir / "prompts",
-        )
+        # With the IVR on, the hub says everything; the workers' own greeting is for without it.
+        greeting = None
+        if ivr is None:
+            greeting = greeting_path(
+                settings.sip.greeting_wav, settings.sip.greeting_text, settings.language,
+                prompts_dir,
+            )  # fmt: skip
+        else:
+            await ivr.start()
         if asr is not None:
             try:
                 await asr.start()
@@ -218,6 +234,8 @@ async def serve(
         if surveys is not None:  # calls in progress end before their workers do
             background_stop.set()
             await asyncio.gather(surveys, return_exceptions=True)
+        if ivr is not None:
+            await ivr.stop()
         await supervisor.stop()
         if asr is not None:
             await asr.stop()

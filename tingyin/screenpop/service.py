@@ -20,6 +20,7 @@ from tingyin.bus.events import (
     CallEnded,
     CallerContextReady,
     CallFailed,
+    CallQueued,
     CallRinging,
     TranscriptFinal,
     utcnow,
@@ -44,6 +45,7 @@ class ScreenPopService:
         self._heard: dict[str, str] = {}
         bus.subscribe(CallRinging, self._on_ringing)
         bus.subscribe(TranscriptFinal, self._on_final)
+        bus.subscribe(CallQueued, self._on_queued)
         bus.subscribe(CallEnded, self._on_gone)
         bus.subscribe(CallFailed, self._on_gone)
 
@@ -67,6 +69,15 @@ class ScreenPopService:
         self._heard[event.call_id] = heard
         if flagged_words(event.text, self.policy.words.food_safety):
             self._spawn(self._reconsider(event.call_id, heard))
+
+    async def _on_queued(self, event: CallQueued) -> None:
+        """The agent who takes the call sees how the caller got there (the IVR path)."""
+        current = self._latest.get(event.call_id)
+        if current is None or current.ivr_path == event.path:
+            return
+        updated = replace(current, ivr_path=event.path, revision=current.revision + 1, at=utcnow())
+        self._latest[event.call_id] = updated
+        self.bus.publish(updated)
 
     async def _on_gone(self, event: CallEnded | CallFailed) -> None:
         self._latest.pop(event.call_id, None)

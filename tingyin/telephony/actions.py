@@ -18,10 +18,13 @@ from tingyin.bus.events import (
     CallEnded,
     CallEvent,
     CallFailed,
+    CallQueued,
     CallRecordingStarted,
     CallRinging,
     DtmfReceived,
     Event,
+    IvrEnded,
+    IvrStep,
 )
 from tingyin.phones import lookup_key
 from tingyin.store.models import Call, CallEventRow
@@ -40,6 +43,13 @@ def apply_call_event(session: Session, event: Event) -> None:
             call.recording_path = event.path
         elif isinstance(event, DtmfReceived):
             _log(session, event, "dtmf", {"digit": event.digit, "method": event.method})
+        elif isinstance(event, IvrStep):
+            step = {"node": event.node, "type": event.node_type}
+            _log(session, event, "ivr", step | ({"result": event.result} if event.result else {}))
+        elif isinstance(event, IvrEnded):
+            _log(session, event, "ivr_end", {"outcome": event.outcome, "node": event.node})
+        elif isinstance(event, CallQueued):
+            _log(session, event, "queued", {"queue": event.queue})
         elif isinstance(event, CallEnded):
             _ended(call, event)
         elif isinstance(event, CallFailed) and call.ended_at is None:

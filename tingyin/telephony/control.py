@@ -169,6 +169,12 @@ class CallControl:
         log.info("dialling %s as call %s on worker %d", mask_number(number), handle.call_id, worker)
         return handle
 
+    def attach(self, call_id: str, worker: int) -> CallHandle:
+        """Drive a call that came in (the IVR): its events reach the handle from now on."""
+        handle = CallHandle(call_id=call_id, worker=worker, _control=self)
+        self.handles[call_id] = handle
+        return handle
+
     async def send(self, handle: CallHandle, command: dict[str, Any]) -> None:
         if not await self._send(handle.worker, command):
             self._gone(handle, "worker-lost")

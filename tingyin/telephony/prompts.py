@@ -29,17 +29,20 @@ def greeting_path(configured: Path | None, text: str, language: str, cache_dir: 
     return spoken_prompt(text, language, cache_dir, "greeting")
 
 
-def spoken_prompt(text: str, language: str, cache_dir: Path, name: str = "prompt") -> Path:
+def spoken_prompt(
+    text: str, language: str, cache_dir: Path, name: str = "prompt", speed: int = 175
+) -> Path:
     """A WAV of ``text`` (8 kHz mono), synthesised once and cached under a hash of voice+text."""
     voice = ESPEAK_VOICES.get(language.split("-")[0], language)
-    key = hashlib.sha256(f"{voice}\0{text}".encode()).hexdigest()[:16]
+    spoken = f"{voice}\0{text}" if speed == 175 else f"{voice}\0{speed}\0{text}"
+    key = hashlib.sha256(spoken.encode()).hexdigest()[:16]
     target = cache_dir / f"{name}-{key}.wav"
     if target.is_file():
         return target
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Written aside and renamed: a worker never plays half a file.
     part = target.with_name(f"{target.stem}.{os.getpid()}.part.wav")
-    if not synthesize(text, voice, part):
+    if not synthesize(text, voice, part, speed=speed):
         log.warning("espeak-ng/sox unavailable: prompt %r is a two-tone chime instead", name)
         write_chime(part)
     part.replace(target)
@@ -55,14 +58,17 @@ def wav_seconds(path: Path) -> float:
         raise ValueError(f"{path.name}: {exc}") from None
 
 
-def synthesize(text: str, voice: str, target: Path, rate: int = 8000) -> bool:
+def synthesize(text: str, voice: str, target: Path, rate: int = 8000, speed: int = 175) -> bool:
     espeak, sox = shutil.which("espeak-ng"), shutil.which("sox")
     if espeak is None or sox is None:
         return False
     raw = target.with_suffix(".raw.wav")
     try:
         subprocess.run(
-            [espeak, "-v", voice, "-w", str(raw), text], check=True, capture_output=True, timeout=60
+            [espeak, "-v", voice, "-s", str(speed), "-w", str(raw), text],
+            check=True,
+            capture_output=True,
+            timeout=60,
         )
         subprocess.run(
             [sox, str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(target)],
@@ -87,3 +93,24 @@ def write_chime(target: Path, rate: int = 8000) -> None:
         wav.setsampwidth(2)
         wav.setframerate(rate)
         wav.writeframes(pcm.tobytes())
+
+
+def write_hold_music(target: Path, rate: int = 8000) -> Path:
+    """A soft eight-second arpeggio that loops cleanly: what a queued caller hears (written once;
+    an admin may replace the file with their own 8 kHz mono WAV)."""
+    if target.is_file():
+        return target
+    notes = (523.25, 659.25, 783.99, 659.25, 587.33, 698.46, 880.0, 698.46)  # C E G E D F A F
+    t = np.arange(int(rate * 1.0)) / rate
+    envelope = np.minimum(1.0, t / 0.05) * np.exp(-2.5 * t)  # a plucked note
+    tones = [np.sin(2 * np.pi * f * t) * envelope for f in notes]
+    pcm = (np.concatenate(tones) * 0.2 * 32767).astype("<i2")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_name(f"{target.stem}.{os.getpid()}.part.wav")
+    with wave.open(str(part), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm.tobytes())
+    part.replace(target)
+    return target

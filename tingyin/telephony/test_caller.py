@@ -82,6 +82,13 @@ class _Answering(pj.Account):  # type: ignore[misc]
         call.answer(answer)
 
 
+def _press(text: str) -> tuple[float, str]:
+    at, _, keys = text.partition(":")
+    if not keys or any(k not in "0123456789*#ABCD" for k in keys):
+        raise SystemExit(f"--press wants SECONDS:KEYS, not {text!r}")
+    return float(at), keys
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tingyin-test-caller", description=__doc__)
     parser.add_argument("uri", nargs="?", default="", help="whom to call (not with --answer-on)")
@@ -95,6 +102,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
     parser.add_argument("--rtp-port", type=int, default=0, help="0 = pick one")
     parser.add_argument("--answer-on", type=int, default=0, help="be called on this SIP port")
+    parser.add_argument(
+        "--press",
+        action="append",
+        default=[],
+        metavar="SECONDS:KEYS",
+        help="keys to press this long after the answer (repeatable), e.g. 3.5:1 9:8800#",
+    )
     args = parser.parse_args(argv)
 
     ep = pj.Endpoint()
@@ -129,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     account = _Answering(outcome)
     account.create(acfg)
 
+    presses = sorted(_press(p) for p in args.press)
+    if args.dtmf:
+        presses.append((args.dtmf_at, args.dtmf))
+        presses.sort()
     call: _Call | None = None
     if not args.answer_on:
         call = _Call(account, outcome)
@@ -159,9 +177,10 @@ def main(argv: list[str] | None = None) -> int:
                 call.audio.startTransmit(recorder)
         if outcome.answered:
             elapsed = time.monotonic() - outcome.answered_at
-            if args.dtmf and not outcome.dtmf_sent and elapsed >= args.dtmf_at:
-                call.dialDtmf(args.dtmf)
-                outcome.dtmf_sent = args.dtmf
+            while presses and elapsed >= presses[0][0]:
+                keys = presses.pop(0)[1]
+                call.dialDtmf(keys)
+                outcome.dtmf_sent += keys
             if args.hangup_after and elapsed >= args.hangup_after:
                 call.hangup(pj.CallOpParam(True))
                 args.hangup_after = float("inf")

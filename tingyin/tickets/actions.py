@@ -204,10 +204,12 @@ def request_compensation(
     kind: str,
     amount_fen: int,
     *,
-    actor: User,
+    actor: User | None,
     now: datetime,
     note: str = "",
 ) -> Compensation:
+    """Offer a compensation; applied at once within the actor's tier, else pending approval.
+    ``actor=None`` is self-service (the IVR's automatic remedy), held to an agent's tier."""
     allows = policy.category(ticket.category).allows
     if kind not in allows:
         raise TicketError(422, f"{ticket.category} tickets offer {', '.join(allows) or 'nothing'}")
@@ -218,7 +220,8 @@ def request_compensation(
         approval = approval_needed(policy, kind, amount_fen, total)
     except ValueError as exc:
         raise TicketError(422, str(exc)) from None
-    may_apply = ROLE_LEVEL.get(actor.role, 0) >= APPROVER_LEVEL[approval.level]
+    level = ROLE_LEVEL.get(actor.role, 0) if actor is not None else ROLE_LEVEL["agent"]
+    may_apply = level >= APPROVER_LEVEL[approval.level]
     comp = Compensation(
         ticket_id=ticket.id,
         customer_phone=ticket.customer_phone,
@@ -226,8 +229,8 @@ def request_compensation(
         amount_fen=amount_fen,
         status="applied" if may_apply else "pending",
         approval_level=approval.level,
-        requested_by=actor.id,
-        decided_by=actor.id if may_apply else None,
+        requested_by=actor.id if actor is not None else None,
+        decided_by=actor.id if may_apply and actor is not None else None,
         requested_at=now,
         decided_at=now if may_apply else None,
         note=note,

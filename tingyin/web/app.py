@@ -14,6 +14,7 @@ from tingyin.accounts import api as accounts_api
 from tingyin.asr import api as asr_api
 from tingyin.audit import api as audit_api
 from tingyin.bus import EventBus
+from tingyin.ivr import api as ivr_api
 from tingyin.screenpop import api as screenpop_api
 from tingyin.telephony import api as telephony_api
 from tingyin.tickets import api as tickets_api
@@ -35,6 +36,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     screenpop_api.router,
     tickets_api.router,
     followup_api.router,
+    ivr_api.router,
 )
 
 

@@ -8,6 +8,7 @@ from typing import cast
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from tingyin.ivr.api import IVR_ROLES
 from tingyin.web.auth import token_from
 from tingyin.web.context import AppContext
 from tingyin.web.deps import authenticate_token
@@ -71,3 +72,13 @@ def tickets_page(request: Request) -> Response:
     if not _logged_in(request):
         return _redirect(request, "/login")
     return _page("tickets.html")
+
+
+@router.get("/ivr")
+def ivr_page(request: Request) -> Response:
+    user = authenticate_token(cast(AppContext, request.app.state.context), token_from(request))
+    if user is None:
+        return _redirect(request, "/login")
+    if user.role not in IVR_ROLES:
+        return _redirect(request, "/desk")  # agents: their desk, where the login sends them
+    return _page("ivr.html")

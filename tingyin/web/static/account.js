@@ -4,6 +4,10 @@ import { t } from "./i18n.js";
 export function drawAccount(me) {
   document.getElementById("user-name").textContent = me.display_name || me.username;
   document.getElementById("user-role").textContent = t(`role.${me.role}`);
+  // Links to pages a role may not open (data-roles="supervisor qa admin") are not offered.
+  for (const link of document.querySelectorAll("[data-roles]")) {
+    link.hidden = !link.dataset.roles.split(/\s+/).includes(me.role);
+  }
 }
 
 async function logout(event) {

@@ -418,6 +418,9 @@ function drawBanner(call, context) {
   $("call-timer").textContent = call && !search ? timerText(call) : "";
   const meta = [];
   if (call?.dialed && !search) meta.push(t("desk.dialed", { dialed: call.dialed }));
+  if (context?.ivr_path?.length && !search) {
+    meta.push(t("desk.ivrPath", { path: context.ivr_path.join(" → ") })); // how they got here
+  }
   if (context?.source) {
     meta.push(t("desk.source", { source: context.source, ms: Math.round(context.lookup_ms || 0) }));
   }

@@ -1,0 +1,81 @@
+"""The IVR in the hub: every inbound call walks the menu from the moment it is answered.
+
+A call is attached to ``CallControl`` when it rings (so no key pressed right after the answer
+is lost), its walk starts once answered, and ends with the call. When the caller is queued the
+screen pop gets the IVR path (``ScreenPopService`` listens for ``CallQueued``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from tingyin.bus import EventBus
+from tingyin.bus.events import CallRinging
+from tingyin.ivr.actions import HubIvrActions
+from tingyin.ivr.menu import Menu
+from tingyin.ivr.session import IvrSession
+from tingyin.telephony.control import CallControl, CallHandle
+
+log = logging.getLogger(__name__)
+
+ANSWER_WAIT_S = 120.0
+
+
+class IvrService:
+    def __init__(
+        self,
+        bus: EventBus,
+        control: CallControl,
+        menu: Menu,
+        actions: HubIvrActions,
+        menu_dir: Path,
+    ) -> None:
+        self.bus = bus
+        self.control = control
+        self.menu = menu
+        self.actions = actions
+        self.menu_dir = menu_dir
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._warm: asyncio.Task[None] | None = None
+        bus.subscribe(CallRinging, self._on_ringing)
+
+    async def start(self) -> None:
+        self._warm = asyncio.get_running_loop().create_task(self._warm_prompts(), name="ivr-warm")
+
+    async def warmed(self) -> None:
+        if self._warm is not None:
+            await asyncio.gather(self._warm, return_exceptions=True)
+
+    async def stop(self) -> None:
+        for task in [*self._tasks, *([self._warm] if self._warm else [])]:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _warm_prompts(self) -> None:
+        try:
+            await self.actions.warm()
+        except Exception:  # espeak missing or the disk full: prompts are made on demand
+            log.exception("IVR prompts could not be prepared ahead")
+
+    async def _on_ringing(self, event: CallRinging) -> None:
+        if event.direction != "inbound":
+            return
+        handle = self.control.attach(event.call_id, event.worker)
+        task = asyncio.get_running_loop().create_task(self._walk(handle, event.caller))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _walk(self, handle: CallHandle, caller: str) -> None:
+        try:
+            if not await handle.wait_answered(ANSWER_WAIT_S):
+                return
+            session = IvrSession(
+                self.menu, handle, self.actions, self.bus.publish,
+                caller=caller, menu_dir=self.menu_dir,
+            )  # fmt: skip
+            await session.run()
+        finally:
+            self.control.release(handle)
+            self.actions.forget(handle.call_id)

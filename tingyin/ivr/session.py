@@ -1,0 +1,257 @@
+"""One caller's walk through the menu: say, listen for keys, look up, offer, hand over, hang up.
+
+Runs in the hub on a ``CallHandle`` (``telephony.control``). Every node entered is announced
+(``IvrStep``) and the walk's end once (``IvrEnded``: contained, queued, abandoned, error), so the
+CDR keeps the path even when the caller hangs up half-way. The first key of any menu or number
+may be the operator key, which goes straight to the agents' queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from tingyin.bus.events import CallQueued, Event, IvrEnded, IvrStep
+from tingyin.ivr.menu import CollectNode, Menu, MenuNode, RemedyNode
+from tingyin.telephony.control import CallGone, CallHandle
+
+log = logging.getLogger(__name__)
+
+MAX_STEPS = 200  # a menu that loops forever (9 → welcome → 9 …) still ends
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a lookup or a remedy answered: an outcome the menu branches on, and words to say."""
+
+    outcome: str
+    variables: dict[str, str] = field(default_factory=dict)
+
+
+class IvrActions(Protocol):
+    """What the menu's lookups and remedy do (``ivr.actions``; tests may bring their own)."""
+
+    async def order_by_caller(self, call_id: str, caller: str) -> Found: ...
+    async def order_by_number(self, call_id: str, order_no: str) -> Found: ...
+    async def ticket_progress(self, call_id: str, number: str) -> Found: ...
+    async def apply_remedy(self, call_id: str, caller: str, order_no: str) -> Found: ...
+    async def prompt(self, text: str) -> Path: ...
+    async def hold_music(self) -> Path: ...
+
+
+@dataclass
+class _Walk:
+    variables: dict[str, str] = field(default_factory=dict)
+    path: list[str] = field(default_factory=list)
+    last_result: str = ""
+
+
+class IvrSession:
+    def __init__(
+        self,
+        menu: Menu,
+        handle: CallHandle,
+        actions: IvrActions,
+        publish: Any,
+        *,
+        caller: str,
+        menu_dir: Path,
+    ) -> None:
+        self.menu = menu
+        self.handle = handle
+        self.actions = actions
+        self.publish: Any = publish  # Callable[[Event], None]
+        self.caller = caller
+        self.menu_dir = menu_dir
+        self.walk = _Walk()
+        self.started = time.monotonic()
+
+    @property
+    def call_id(self) -> str:
+        return self.handle.call_id
+
+    async def run(self) -> str:
+        """Walk the menu until the call is handed over, hung up, or left; the outcome."""
+        node_id, outcome = self.menu.start, "error"
+        try:
+            for _ in range(MAX_STEPS):
+                self._enter(node_id)
+                following = await self._node(node_id)
+                if following is None or following.startswith("="):
+                    outcome = following[1:] if following else "contained"
+                    break
+                node_id = following
+            else:
+                log.error("call %s: IVR went round %d nodes; giving up", self.call_id, MAX_STEPS)
+        except CallGone:
+            outcome = "abandoned"
+        except Exception:
+            log.exception("call %s: IVR failed in node %s", self.call_id, node_id)
+            outcome = "error"
+        self._emit(IvrEnded(call_id=self.call_id, outcome=outcome, node=node_id,
+                            path=tuple(self.walk.path)))  # fmt: skip
+        if outcome == "queued":
+            await self._hold()
+        elif outcome == "error":
+            await self.handle.hangup()
+        return outcome
+
+    # -- nodes ------------------------------------------------------------------------------
+    async def _node(self, node_id: str) -> str | None:
+        """The next node's id, or ``=outcome`` / None (contained) when the walk ends here."""
+        node = self.menu.node(node_id)
+        kind = node.type
+        if kind == "menu":
+            return await self._menu(node)
+        if kind == "collect":
+            return await self._collect(node)
+        if kind == "lookup":
+            return await self._lookup(node)
+        if kind == "remedy":
+            return await self._remedy(node)
+        if kind == "play":
+            await self._say(node)
+            return str(node.next)
+        if kind == "queue":
+            await self._say(node, barge=False)
+            self._emit(CallQueued(call_id=self.call_id, queue=node.queue,
+                                  path=tuple(self.walk.path)))  # fmt: skip
+            return "=queued"
+        await self._say(node, barge=False)  # hangup
+        await self.handle.hangup()
+        return None
+
+    async def _menu(self, node: MenuNode) -> str:
+        defaults = self.menu.defaults
+        retries = defaults.retries if node.retries is None else node.retries
+        timeout = node.timeout or defaults.timeout
+        for attempt in range(retries + 1):
+            if attempt:
+                self.handle.clear_digits()
+            await self._say(node)
+            key = await self.handle.read_digit(timeout)
+            if key is not None and key == defaults.operator_key:
+                return self._result("operator", defaults.operator_node)
+            if key is not None and key in node.branches:
+                return self._result(f"key:{key}", node.branches[key])
+            await self._complain(key is None, last=attempt == retries)
+        return self._result("failed", node.on_fail)
+
+    async def _collect(self, node: CollectNode) -> str:
+        defaults = self.menu.defaults
+        retries = defaults.retries if node.retries is None else node.retries
+        first = node.first_digit_timeout or defaults.timeout
+        between = node.inter_digit_timeout or defaults.inter_digit_timeout
+        for attempt in range(retries + 1):
+            if attempt:
+                self.handle.clear_digits()
+            await self._say(node)
+            digits, timed_out = "", False
+            while len(digits) < node.max_digits:
+                key = await self.handle.read_digit(first if not digits else between)
+                if key is None:
+                    timed_out = not digits
+                    break
+                if not digits and key == defaults.operator_key:
+                    return self._result("operator", defaults.operator_node)
+                if key == node.terminator:
+                    break
+                if not key.isdigit():
+                    digits = ""
+                    break
+                digits += key
+            if node.min_digits <= len(digits) <= node.max_digits:
+                self.walk.variables[node.save_as] = digits
+                return self._result("ok", node.next)
+            await self._complain(timed_out, last=attempt == retries)
+        return self._result("failed", node.on_fail)
+
+    async def _lookup(self, node: Any) -> str:
+        action = node.action
+        if action == "order_by_caller":
+            found = await self.actions.order_by_caller(self.call_id, self.caller)
+        elif action == "order_by_number":
+            found = await self.actions.order_by_number(self.call_id, self._var(node.input))
+        else:
+            found = await self.actions.ticket_progress(self.call_id, self._var(node.input))
+        self.walk.variables.update(found.variables)
+        return self._result(found.outcome, node.outcomes[found.outcome])
+
+    async def _remedy(self, node: RemedyNode) -> str:
+        defaults = self.menu.defaults
+        await self._say(node)
+        key = await self.handle.read_digit(node.timeout or defaults.timeout)
+        if key == node.accept_digit:
+            order_no = self.walk.variables.get("order_no", "")
+            found = await self.actions.apply_remedy(self.call_id, self.caller, order_no)
+            self.walk.variables.update(found.variables)
+            return self._result(found.outcome, node.outcomes[found.outcome])
+        if key is not None and key == defaults.operator_key:
+            return self._result("operator", defaults.operator_node)
+        return self._result("declined", node.outcomes["declined"])
+
+    # -- speaking ---------------------------------------------------------------------------
+    async def _say(self, node: Any, *, barge: bool | None = None) -> None:
+        if node.prompt_wav is not None:
+            path = self.menu_dir / node.prompt_wav
+        elif node.prompt:
+            text = node.prompt.format_map(_Variables(self.walk.variables))
+            if not text.strip():
+                return
+            path = await self.actions.prompt(text)
+        else:
+            return
+        await self.handle.play(path, barge=node.barge_in if barge is None else barge)
+
+    async def _complain(self, timed_out: bool, *, last: bool) -> None:
+        if last:
+            return
+        defaults = self.menu.defaults
+        text = defaults.timeout_prompt if timed_out else defaults.retry_prompt
+        self.walk.last_result = "timeout" if timed_out else "invalid"
+        self._emit_result(self.walk.last_result)
+        await self.handle.play(await self.actions.prompt(text))
+
+    async def _hold(self) -> None:
+        """Music until an agent takes the call (agents' queues) or the caller hangs up."""
+        try:
+            music = await self.actions.hold_music()
+            while True:
+                await self.handle.play(music, barge=False)
+        except CallGone:
+            return
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def _var(self, name: str) -> str:
+        return self.walk.variables.get(name, "")
+
+    def _result(self, result: str, following: str) -> str:
+        self.walk.last_result = result
+        return following
+
+    def _enter(self, node_id: str) -> None:
+        node = self.menu.node(node_id)
+        self.walk.path.append(node_id)
+        self._emit(IvrStep(call_id=self.call_id, node=node_id, node_type=node.type,
+                           result=self.walk.last_result))  # fmt: skip
+        self.walk.last_result = ""
+
+    def _emit_result(self, result: str) -> None:
+        node_id = self.walk.path[-1] if self.walk.path else ""
+        node_type = self.menu.node(node_id).type if node_id else ""
+        self._emit(IvrStep(call_id=self.call_id, node=node_id, node_type=node_type,
+                           result=result))  # fmt: skip
+
+    def _emit(self, event: Event) -> None:
+        self.publish(event)
+
+
+class _Variables(dict[str, str]):
+    """Prompt variables; one a lookup did not set reads as nothing rather than failing a call."""
+
+    def __missing__(self, key: str) -> str:
+        log.warning("IVR prompt variable {%s} is not set", key)
+        return ""
