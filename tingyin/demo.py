@@ -120,7 +120,8 @@ async def place_demo_calls(settings: Settings, host: str, port: int, every: floa
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "tingyin.telephony.test_caller",
             f"sip:4008001234@{host}:{port}", "--caller", caller, "--play", str(clip),
-            "--dtmf", "1", "--dtmf-at", "3", "--hangup-after", "9",
+            # 0 in the IVR: straight to the agents' queue, where the complaint is heard.
+            "--press", "1.5:0", "--hangup-after", "12",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
         await proc.wait()

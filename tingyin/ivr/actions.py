@@ -20,7 +20,13 @@ from tingyin.bus.context import OrderCard
 from tingyin.bus.events import CallerContextReady, utcnow
 from tingyin.ivr.menu import Menu
 from tingyin.ivr.session import Found
-from tingyin.ivr.speech import read_amount_fen, read_digits, read_minutes, read_time
+from tingyin.ivr.speech import (
+    read_amount_fen,
+    read_digits,
+    read_integer,
+    read_minutes,
+    read_time,
+)
 from tingyin.phones import lookup_key
 from tingyin.screenpop.context import ContextBuilder
 from tingyin.store import Database
@@ -48,6 +54,7 @@ ORDER_STATUS_WORDS = {
     "refunded": "已退款",
 }
 OPEN_ORDER = ("placed", "accepted", "ready", "picked_up")
+MAX_CHOICES = 3  # more is too much to remember from one hearing
 IVR_SPEED = 230  # espeak words per minute: its 175 default drags in Mandarin menus
 
 
@@ -105,7 +112,22 @@ class HubIvrActions:
             return Found("error")
         builder = self.builder
         context = await asyncio.to_thread(builder.for_call, call_id, caller, utcnow())
+        if context is not None:
+            in_progress = [o for o in context.orders if o.status in OPEN_ORDER][:MAX_CHOICES]
+            if len(in_progress) > 1:
+                return self._choices(in_progress)
         return self._order_found(call_id, context)
+
+    def _choices(self, orders: list[OrderCard]) -> Found:
+        """Several orders under way: the caller picks one (``choose`` node, keys 1…n)."""
+        lines = [f"您有{read_integer(len(orders))}个进行中的订单。"]
+        variables: dict[str, str] = {}
+        for key, card in enumerate(orders, start=1):
+            where = card.store or card.merchant or f"尾号{read_digits(card.order_no[-4:])}"
+            lines.append(f"查询来自{where}的订单请按{key}，")
+            variables[f"choice_{key}"] = card.order_no
+        variables["choices"] = "".join(lines).rstrip("，") + "。"
+        return Found("several", variables)
 
     async def order_by_number(self, call_id: str, order_no: str) -> Found:
         if self.builder is None:

@@ -9,6 +9,7 @@ Node types (``type``):
   menu     play a prompt, read one key, branch on it (``branches``), ``on_fail`` after retries
   collect  read several keys (``min_digits``…``max_digits``, ``terminator``) into ``save_as``
   lookup   run an ``action`` (order status, ticket progress) and branch on its ``outcomes``
+  choose   pick one of several orders a lookup found (keys 1…n) into ``save_as``
   remedy   offer the automatic remedy; ``accept_digit`` takes it (ticket, compensation, resolved)
   play     say something, go on to ``next``
   queue    hand the caller to an agent queue (the IVR path travels with the screen pop)
@@ -30,7 +31,7 @@ KEYS = "0123456789*#"
 LOOKUP_ACTIONS = ("order_by_caller", "order_by_number", "ticket_progress")
 # What each action may answer; the node's ``outcomes`` must say where each one goes.
 ACTION_OUTCOMES: dict[str, tuple[str, ...]] = {
-    "order_by_caller": ("found", "late", "not_found", "error"),
+    "order_by_caller": ("found", "late", "several", "not_found", "error"),
     "order_by_number": ("found", "late", "not_found", "error"),
     "ticket_progress": ("found", "not_found", "error"),
 }
@@ -54,6 +55,8 @@ class _Node(_Strict):
 class MenuNode(_Node):
     type: Literal["menu"]
     branches: dict[str, str] = Field(min_length=1)
+    # Words a caller may say instead of pressing (live transcript of their leg): word → key.
+    speech: dict[str, str] = Field(default_factory=dict)
     on_fail: str
     retries: int | None = Field(default=None, ge=0, le=5)
     timeout: float | None = Field(default=None, gt=0, le=60)
@@ -63,6 +66,11 @@ class MenuNode(_Node):
         for key in self.branches:
             if len(key) != 1 or key not in KEYS:
                 raise ValueError(f"branches: {key!r} is not one key (0-9, * or #)")
+        for word, key in self.speech.items():
+            if not word.strip():
+                raise ValueError("speech: an empty word")
+            if key not in self.branches:
+                raise ValueError(f"speech.{word}: key {key!r} is not one of the branches")
         return self
 
 
@@ -108,6 +116,18 @@ class LookupNode(_Node):
         return self
 
 
+class ChooseNode(_Node):
+    """Say the ``{choices}`` a lookup found ("…请按1，…请按2") and keep the one picked."""
+
+    type: Literal["choose"]
+    prompt: str = Field(default="{choices}", max_length=1000)
+    save_as: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    next: str
+    on_fail: str
+    retries: int | None = Field(default=None, ge=0, le=5)
+    timeout: float | None = Field(default=None, gt=0, le=60)
+
+
 class RemedyNode(_Node):
     type: Literal["remedy"]
     accept_digit: str = Field(default="1", pattern=r"^[0-9*#]$")
@@ -142,7 +162,14 @@ class HangupNode(_Node):
 
 
 Node = Annotated[
-    MenuNode | CollectNode | LookupNode | RemedyNode | PlayNode | QueueNode | HangupNode,
+    MenuNode
+    | CollectNode
+    | LookupNode
+    | ChooseNode
+    | RemedyNode
+    | PlayNode
+    | QueueNode
+    | HangupNode,
     Field(discriminator="type"),
 ]
 
@@ -156,6 +183,8 @@ class Defaults(_Strict):
     operator_key: str = Field(default="0", pattern=r"^[0-9*#]?$")  # first key anywhere → agent
     operator_node: str = ""  # where that key goes (a queue node); required with operator_key
     error_node: str = ""  # where a failed lookup or a broken step goes; "" = hang up
+    # Said in any menu: word → key (e.g. 人工 → the operator key).
+    speech: dict[str, str] = Field(default_factory=dict)
 
 
 class Remedy(_Strict):
@@ -216,6 +245,9 @@ def _dangling(menu: Menu) -> list[str]:
                           ("error_node", defaults.error_node)):  # fmt: skip
         if target and target not in menu.nodes:
             problems.append(f"defaults.{field}: unknown node {target!r}")
+    for word, key in defaults.speech.items():
+        if len(key) != 1 or key not in KEYS:
+            problems.append(f"defaults.speech.{word}: {key!r} is not one key (0-9, * or #)")
     if defaults.operator_key and not defaults.operator_node:
         problems.append("defaults.operator_node: needed with operator_key (the agents' queue)")
     for node_id, node in menu.nodes.items():
@@ -276,4 +308,4 @@ def _explain(exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
-_NODE_TYPES = ("menu", "collect", "lookup", "remedy", "play", "queue", "hangup")
+_NODE_TYPES = ("menu", "collect", "lookup", "choose", "remedy", "play", "queue", "hangup")

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 
 from tingyin.bus import EventBus
-from tingyin.bus.events import CallRinging
+from tingyin.bus.events import CallRinging, TranscriptFinal
 from tingyin.ivr.actions import HubIvrActions
 from tingyin.ivr.menu import Menu
 from tingyin.ivr.session import IvrSession
@@ -39,7 +39,9 @@ class IvrService:
         self.menu_dir = menu_dir
         self._tasks: set[asyncio.Task[None]] = set()
         self._warm: asyncio.Task[None] | None = None
+        self.sessions: dict[str, IvrSession] = {}
         bus.subscribe(CallRinging, self._on_ringing)
+        bus.subscribe(TranscriptFinal, self._on_words)
 
     async def start(self) -> None:
         self._warm = asyncio.get_running_loop().create_task(self._warm_prompts(), name="ivr-warm")
@@ -67,6 +69,15 @@ class IvrService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _on_words(self, event: TranscriptFinal) -> None:
+        """A caller may say 人工 (or a menu's words) instead of pressing: the same as the key."""
+        session = self.sessions.get(event.call_id)
+        if session is None or event.leg != "caller":
+            return
+        key = session.heard(event.text)
+        if key is not None:
+            await session.handle.press(key)
+
     async def _walk(self, handle: CallHandle, caller: str) -> None:
         try:
             if not await handle.wait_answered(ANSWER_WAIT_S):
@@ -75,7 +86,9 @@ class IvrService:
                 self.menu, handle, self.actions, self.bus.publish,
                 caller=caller, menu_dir=self.menu_dir,
             )  # fmt: skip
+            self.sessions[handle.call_id] = session
             await session.run()
         finally:
+            self.sessions.pop(handle.call_id, None)
             self.control.release(handle)
             self.actions.forget(handle.call_id)

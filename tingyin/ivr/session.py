@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tingyin.bus.events import CallQueued, Event, IvrEnded, IvrStep
-from tingyin.ivr.menu import CollectNode, Menu, MenuNode, RemedyNode
+from tingyin.ivr.menu import ChooseNode, CollectNode, Menu, MenuNode, RemedyNode
 from tingyin.telephony.control import CallGone, CallHandle
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ class IvrSession:
         self.menu_dir = menu_dir
         self.walk = _Walk()
         self.started = time.monotonic()
+        self.words: dict[str, str] = dict(menu.defaults.speech)  # what may be said right now
 
     @property
     def call_id(self) -> str:
@@ -110,6 +111,8 @@ class IvrSession:
             return await self._collect(node)
         if kind == "lookup":
             return await self._lookup(node)
+        if kind == "choose":
+            return await self._choose(node)
         if kind == "remedy":
             return await self._remedy(node)
         if kind == "play":
@@ -124,7 +127,21 @@ class IvrSession:
         await self.handle.hangup()
         return None
 
+    def heard(self, text: str) -> str | None:
+        """The key a caller's words stand for (the longest word heard wins), if any."""
+        said = "".join(ch for ch in text if ch.isalnum())
+        found = [(len(word), key) for word, key in self.words.items() if word in said]
+        return max(found)[1] if found else None
+
     async def _menu(self, node: MenuNode) -> str:
+        defaults = self.menu.defaults
+        self.words = defaults.speech | node.speech
+        try:
+            return await self._menu_keys(node)
+        finally:
+            self.words = dict(defaults.speech)
+
+    async def _menu_keys(self, node: MenuNode) -> str:
         defaults = self.menu.defaults
         retries = defaults.retries if node.retries is None else node.retries
         timeout = node.timeout or defaults.timeout
@@ -179,6 +196,23 @@ class IvrSession:
             found = await self.actions.ticket_progress(self.call_id, self._var(node.input))
         self.walk.variables.update(found.variables)
         return self._result(found.outcome, node.outcomes[found.outcome])
+
+    async def _choose(self, node: ChooseNode) -> str:
+        defaults = self.menu.defaults
+        retries = defaults.retries if node.retries is None else node.retries
+        for attempt in range(retries + 1):
+            if attempt:
+                self.handle.clear_digits()
+            await self._say(node)
+            key = await self.handle.read_digit(node.timeout or defaults.timeout)
+            if key is not None and key == defaults.operator_key:
+                return self._result("operator", defaults.operator_node)
+            picked = self.walk.variables.get(f"choice_{key}") if key is not None else None
+            if picked:
+                self.walk.variables[node.save_as] = picked
+                return self._result(f"key:{key}", node.next)
+            await self._complain(key is None, last=attempt == retries)
+        return self._result("failed", node.on_fail)
 
     async def _remedy(self, node: RemedyNode) -> str:
         defaults = self.menu.defaults

@@ -96,6 +96,13 @@ class CallHandle:
         except TimeoutError:
             return None
 
+    async def press(self, key: str) -> None:
+        """A key that did not come as DTMF (a word the caller said): queued, and the prompt
+        playing now stops as a pressed key would stop it."""
+        self.digits.put_nowait(key)
+        if self.prompts and self._control is not None:
+            await self._control.send(self, {"command": "stop_prompt", "call_id": self.call_id})
+
     def clear_digits(self) -> None:
         while not self.digits.empty():
             self.digits.get_nowait()

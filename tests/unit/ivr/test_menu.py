@@ -34,7 +34,7 @@ def test_the_packaged_menu_loads() -> None:
     [
         ('"3" = "ask_ticket_number"', '"3" = "ask_tiket_number"',
          "nodes.welcome.branches.3: unknown node 'ask_tiket_number'"),
-        ('next = "order_by_number"', 'next = "nowhere"',
+        ('terminator = "#"\nnext = "order_by_number"', 'terminator = "#"\nnext = "nowhere"',
          "nodes.ask_order_number.next: unknown node"),
         ('start = "welcome"', 'start = "hello"', "start: unknown node 'hello'"),
         ('type = "play"\nprompt = "抱歉，没有找到这个订单号。"', 'type = "say"\nprompt = "x"',
@@ -65,7 +65,7 @@ def test_mistakes_name_node_and_field(tmp_path: Path, old: str, new: str, messag
 
 
 def test_every_mistake_is_listed_at_once(tmp_path: Path) -> None:
-    path = broken(tmp_path, 'next = "order_by_number"', 'next = "a"')
+    path = broken(tmp_path, '"#"\nnext = "order_by_number"', '"#"\nnext = "a"')
     path.write_text(path.read_text().replace('next = "after_status"', 'next = "b"', 1))
     with pytest.raises(MenuError) as caught:
         load_menu(path)
@@ -94,8 +94,10 @@ def test_not_toml_and_no_file(tmp_path: Path) -> None:
 def test_the_check_command(tmp_path: Path) -> None:
     run = [sys.executable, "-m", "tingyin.cli", "ivr", "check"]
     good = subprocess.run(run, capture_output=True, text=True, timeout=60)
-    assert good.returncode == 0 and "ok: 18 nodes" in good.stdout
-    path = broken(tmp_path, 'next = "order_by_number"', 'next = "nowhere"')
+    assert good.returncode == 0 and "ok: 19 nodes" in good.stdout
+    path = broken(
+        tmp_path, 'terminator = "#"\nnext = "order_by_number"', 'terminator = "#"\nnext = "nowhere"'
+    )
     bad = subprocess.run([*run, str(path)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1
     assert "nodes.ask_order_number.next: unknown node 'nowhere'" in bad.stderr
