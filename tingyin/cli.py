@@ -27,6 +27,8 @@ app.add_typer(orders_app, name="orders")
 app.add_typer(models_app, name="models")
 ivr_app = typer.Typer(help="The IVR menu.", no_args_is_help=True)
 app.add_typer(ivr_app, name="ivr")
+agents_app = typer.Typer(help="Agents: extension, phone, lines and level.", no_args_is_help=True)
+app.add_typer(agents_app, name="agents")
 app.command("transcribe")(transcribe)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file")]
@@ -244,6 +246,80 @@ def users_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
         for user in list_users(session):
             typer.echo(f"{user.username}\t{user.role}\t{'active' if user.active else 'disabled'}")
     db.dispose()
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return None if value is None else [part.strip() for part in value.split(",") if part.strip()]
+
+
+@agents_app.command("set")
+def agents_set(
+    name: str,
+    extension: Annotated[str | None, typer.Option(help="Digits, e.g. 8001 ('' clears it)")] = None,
+    phone: Annotated[
+        str | None, typer.Option(help="SIP URI that rings the agent ('' clears it)")
+    ] = None,
+    lines: Annotated[str | None, typer.Option(help="customer,rider,merchant")] = None,
+    languages: Annotated[str | None, typer.Option(help="e.g. zh,en")] = None,
+    level: Annotated[int | None, typer.Option(help="1–5")] = None,
+    config: ConfigOpt = None,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Set an agent's extension, phone URI, lines, languages or level."""
+    from tingyin.accounts.queries import user_by_name
+    from tingyin.agents.actions import AgentError, ProfileChanges, configure_agent
+    from tingyin.store import Database
+
+    changes = ProfileChanges(
+        extension=extension or None,
+        clear_extension=extension == "",
+        phone_uri=phone or None,
+        clear_phone_uri=phone == "",
+        lines=_csv(lines),
+        languages=_csv(languages),
+        level=level,
+    )
+    db = Database(_settings(config, data_dir=data_dir).resolved_database_url)
+    db.migrate()
+    try:
+        with db.session() as session:
+            user = user_by_name(session, name)
+            if user is None:
+                typer.echo(f"error: no user {name!r}", err=True)
+                raise typer.Exit(2)
+            p = configure_agent(session, user.id, changes)
+            typer.echo(
+                f"{user.username}: extension {p.extension or '-'}, phone {p.phone_uri or '-'}, "
+                f"lines {','.join(p.lines)}, languages {','.join(p.languages)}, level {p.level}"
+            )
+    except AgentError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        db.dispose()
+
+
+@agents_app.command("list")
+def agents_list(config: ConfigOpt = None, data_dir: DataDirOpt = None) -> None:
+    """List agents: extension, phone, lines, level and state."""
+    from tingyin.agents.queries import agents
+    from tingyin.store import Database
+
+    db = Database(_settings(config, data_dir=data_dir).resolved_database_url)
+    db.migrate()
+    try:
+        with db.session() as session:
+            for user, p in agents(session):
+                if p is None:
+                    typer.echo(f"{user.username}\t-\t-\tcustomer\t1\toffline")
+                    continue
+                state = f"{p.state}:{p.state_reason}" if p.state_reason else p.state
+                typer.echo(
+                    f"{user.username}\t{p.extension or '-'}\t{p.phone_uri or '-'}\t"
+                    f"{','.join(p.lines)}\t{p.level}\t{state}"
+                )
+    finally:
+        db.dispose()
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def caller_outcome(proc: subprocess.Popen[str], timeout: float = 60.0) -> dict[s
 
 def await_test_call(
     port: int, *, dtmf: str = "", dtmf_at: float = 1.0, record: Path | None = None,
-    timeout: float = 60.0,
+    timeout: float = 60.0, play: Path | None = None, answer_after: float = 0.0,
 ) -> subprocess.Popen[str]:  # fmt: skip
     """The pjsua2 test caller as the called party (a customer's phone) on 127.0.0.1:``port``:
     answers the first call, presses ``dtmf`` ``dtmf_at`` s after answering, waits for the BYE."""
@@ -86,6 +86,10 @@ def await_test_call(
         cmd += ["--dtmf", dtmf]
     if record:
         cmd += ["--record", str(record)]
+    if play:
+        cmd += ["--play", str(play)]
+    if answer_after:
+        cmd += ["--answer-after", str(answer_after)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     seen = []

@@ -15,9 +15,12 @@ playing capture when another play starts, so keys closer than 140 ms would cut o
 short, and a gap of about a human's (~100 ms) keeps one key from running into the next.
 
 The call ends either way: we send BYE at ``hold_s`` after the answer, or the IVR hangs up
-first; a ``<recv request="BYE" optional="global">`` placed where the scenario jumps over it
-matches a BYE from the far end at any later point (a pause, a play, even while we wait for the
-200 to our own BYE) and sends the scenario to its ``ivr_hung_up`` branch, which answers 200 OK.
+first. A ``<recv request="BYE" optional="global" next="ivr_hung_up">`` among the optional
+responses before the INVITE's 200 (SIPp refuses an optional recv that no mandatory recv follows
+before a send or pause) matches a BYE from the far end at any later point: SIPp looks back for
+a global recv when a message fits nothing ahead, during a pause, a key, or while we wait for
+the 200 to our own BYE. The ``ivr_hung_up`` branch answers it 200 OK and the scenario ends
+successfully; when we hang up, the 200 to our BYE jumps over that branch.
 """
 
 from __future__ import annotations

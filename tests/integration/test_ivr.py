@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from tests.integration.test_first_call import EventCollector
 from tests.support_audio import read_wav_mono
 from tingyin.config import load_settings
 from tingyin.ivr.menu import DEFAULT_MENU
+from tingyin.screenpop.importer import import_records
 from tingyin.screenpop.scenarios import Scenarios, plant_scenarios
 from tingyin.store import Database
 
@@ -38,9 +40,34 @@ def planted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Scenarios]:
     data_dir = base / "data"
     db = Database(load_settings(data_dir=data_dir).resolved_database_url)
     db.migrate()
-    scenarios = plant_scenarios(db, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    scenarios = plant_scenarios(db, now=now)
+    report = import_records(db, two_orders_under_way(now), tz=ZoneInfo("Asia/Shanghai"))
+    assert report.imported == 2, report.errors
     db.dispose()
     return base, scenarios
+
+
+TWO_ORDERS_CUSTOMER = "13900005555"
+
+
+def two_orders_under_way(now: datetime) -> list[dict[str, Any]]:
+    """A customer with two orders on their way (neither late): the IVR asks which one."""
+    rows = []
+    for n, store in ((1, "老乡鸡（望京店）"), (2, "喜茶（望京店）")):
+        placed = now - timedelta(minutes=20)
+        rows.append({
+            "order_no": f"881000000000000{n}", "channel": "meituan",
+            "customer_phone": TWO_ORDERS_CUSTOMER, "customer_name": "赵女士",
+            "merchant": store.split("（")[0], "store": store, "amount_fen": 3000,
+            "placed_at": placed.isoformat(),
+            "promised_at": (now + timedelta(minutes=15)).isoformat(),
+            "items": [{"name": "套餐", "quantity": 1, "unit_price_fen": 3000}],
+            "timeline": [{"kind": "placed", "at": placed.isoformat(), "actor": "customer"},
+                         {"kind": "accepted", "at": (placed + timedelta(minutes=1)).isoformat(),
+                          "actor": "merchant"}],
+        })  # fmt: skip
+    return rows
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +227,51 @@ def test_hanging_up_mid_menu_keeps_the_path(hub: RunningHub, tmp_path: Path) -> 
     assert end_of(rows) == {"outcome": "abandoned", "node": "welcome"}
     assert call["status"] == "ended" and call["recording_path"]
     assert all(w["alive"] for w in hub.health()["parts"]["workers"])
+
+
+# -- SIPp callers: SIPp's own RFC 2833 captures (PT 101), one per key ---------------------------
+
+
+def test_sipp_rfc2833_order_status_by_typed_order_number(
+    hub: RunningHub, scenarios: Scenarios, tmp_path: Path
+) -> None:
+    from tests.integration.sipp_dtmf import run_sipp_dtmf, sipp_report
+
+    before = known_calls(hub)
+    # 2 barges the welcome; the order number + # barges "请输入您的订单号…"; # during the status
+    # skips it and # in the after-status menu is no choice: goodbye, and the IVR hangs up.
+    keys = [(1.5, "2"), (3.5, f"{scenarios.vip_order}#"), (10.0, "#"), (12.0, "#")]
+    proc = run_sipp_dtmf(hub, "13900004444", keys, 25.0, tmp_path / "sipp")
+    assert proc.returncode == 0, sipp_report(proc, tmp_path / "sipp")
+    _call, rows = ivr_record(hub, before)
+    path = path_of(rows)
+    assert path[:4] == ["welcome", "ask_order_number", "order_by_number", "order_status"], rows
+    steps = {e["data"]["node"]: e["data"].get("result", "") for e in rows if e["kind"] == "ivr"}
+    assert steps["ask_order_number"] == "key:2"
+    assert steps["order_by_number"] == "ok" and steps["order_status"] == "found"
+    assert end_of(rows) == {"outcome": "contained", "node": "goodbye"}
+
+
+def test_sipp_rfc2833_zero_goes_to_an_agent(hub: RunningHub, tmp_path: Path) -> None:
+    from tests.integration.sipp_dtmf import run_sipp_dtmf, sipp_report
+
+    before = known_calls(hub)
+    proc = run_sipp_dtmf(hub, "13900005555", [(1.5, "0")], 6.0, tmp_path / "sipp")  # we hang up
+    assert proc.returncode == 0, sipp_report(proc, tmp_path / "sipp")
+    _call, rows = ivr_record(hub, before)
+    assert path_of(rows) == ["welcome", "to_agent"]
+    assert end_of(rows) == {"outcome": "queued", "node": "to_agent"}
+    assert [e["data"] for e in rows if e["kind"] == "queued"] == [{"queue": "customer"}]
+
+
+def test_a_caller_with_two_orders_picks_one(hub: RunningHub, tmp_path: Path) -> None:
+    before = known_calls(hub)
+    # 1: my orders → "来自老乡鸡…请按1，来自喜茶…请按2" → 2 → that order's status → # ends it.
+    call_ivr(hub, TWO_ORDERS_CUSTOMER, ("1.5:1", "4:2", "7:#"), 30, tmp_path)
+    _call, rows = ivr_record(hub, before)
+    steps = [(e["data"]["node"], e["data"].get("result", "")) for e in rows if e["kind"] == "ivr"]
+    assert [node for node, _ in steps][:5] == [
+        "welcome", "order_by_caller", "choose_order", "order_by_number", "order_status",
+    ]  # fmt: skip
+    assert ("choose_order", "several") in steps and ("order_by_number", "key:2") in steps
+    assert end_of(rows)["outcome"] == "contained"

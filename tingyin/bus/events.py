@@ -81,6 +81,27 @@ class CallQueued(CallEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class QueueLeft(CallEvent):
+    """A caller stopped waiting in ``queue``: answered by an agent, or abandoned (hung up)."""
+
+    queue: str
+    outcome: str  # answered | abandoned
+    waited_seconds: float = 0.0
+    agent_id: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentLeg(CallEvent):
+    """The leg that rings an agent's phone for a customer's call (``call_id``), and what became
+    of it: ringing → answered (bridged: the agent talks to the customer) → ended, or failed."""
+
+    leg_id: str
+    state: str  # ringing | answered | failed | ended
+    agent_id: int = 0
+    reason: str = ""  # failed: no-answer | busy | failed-<status> | no-line; ended: who hung up
+
+
+@dataclass(frozen=True, kw_only=True)
 class PromptFinished(CallEvent):
     """A prompt the hub asked a worker to play has ended: played out, or cut off by a digit."""
 
@@ -227,6 +248,19 @@ class TicketSlaAlert(Event):
     escalate: bool = False  # a supervisor must take it up
 
 
+@dataclass(frozen=True, kw_only=True)
+class AgentStateChanged(Event):
+    """An agent entered a state (ready, not_ready with its reason, ringing, on_call …)."""
+
+    user_id: int
+    username: str
+    display_name: str
+    state: str  # offline | ready | not_ready | ringing | on_call | wrap_up
+    reason: str = ""  # the not-ready reason's code (break, lunch …, missed)
+    since: datetime | None = None
+    call_id: str = ""  # the call being offered, on, or wrapped up
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     CallRinging,
     CallAnswered,
@@ -236,6 +270,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     IvrStep,
     IvrEnded,
     CallQueued,
+    QueueLeft,
+    AgentLeg,
     CallEnded,
     CallFailed,
     WorkerReady,
@@ -246,4 +282,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     AsrOverloaded,
     CallerContextReady,
     TicketSlaAlert,
+    AgentStateChanged,
 )

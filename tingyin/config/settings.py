@@ -120,6 +120,13 @@ class TicketSettings(BaseModel):
     )
 
 
+class QueueSettings(BaseModel):
+    config_file: Path | None = Field(
+        default=None,
+        description="Not-ready reasons, wrap-up and ring times, the queues; unset = built-in",
+    )
+
+
 class IvrSettings(BaseModel):
     enabled: bool = Field(default=True, description="Inbound calls walk the IVR menu")
     menu_file: Path | None = Field(default=None, description="The menu; unset = built-in")
@@ -181,6 +188,7 @@ class Settings(BaseSettings):
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     ivr: IvrSettings = Field(default_factory=IvrSettings)
+    queues: QueueSettings = Field(default_factory=QueueSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @field_validator("timezone")

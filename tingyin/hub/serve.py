@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 import uvicorn
 
+from tingyin.agents.config import QueueConfig, QueueConfigError, load_queue_config
 from tingyin.asr.models import ModelNotFoundError, resolve_model
 from tingyin.asr.service import AsrService
 from tingyin.bus import EventBus
@@ -35,6 +36,8 @@ from tingyin.screenpop.policy import PolicyError
 from tingyin.screenpop.service import ScreenPopService
 from tingyin.screenpop.wiring import context_builder
 from tingyin.store import Database
+from tingyin.telephony.acd import Acd, QueueRules
+from tingyin.telephony.acd_directory import StoreDirectory
 from tingyin.telephony.audio_relay import AudioRelay
 from tingyin.telephony.control import CallControl
 from tingyin.telephony.ipc import HubListener
@@ -97,6 +100,30 @@ def asr_service(settings: Settings, bus: EventBus) -> AsrService | None:
     return AsrService(settings, bus, model.path, hub_socket_path(settings, "asr"), model.name)
 
 
+def acd_for(
+    settings: Settings,
+    config: QueueConfig,
+    db: Database,
+    bus: EventBus,
+    send_command: Callable[[int, dict[str, Any]], Coroutine[Any, Any, bool]],
+    worker_of: Callable[[str], int | None],
+) -> Acd:
+    """Queues from the queue file; agents' states from the store."""
+    queues = {
+        q.name: QueueRules(
+            name=q.name, line=q.line, language=q.language, min_level=q.min_level,
+            priority_vip=q.priority_vip, priority_urgent_ticket=q.priority_urgent_ticket,
+        )
+        for q in config.queues
+    }  # fmt: skip
+    rules = config.agents
+    return Acd(
+        bus, StoreDirectory(db, config), queues, send_command, worker_of,
+        ring_seconds=rules.ring_seconds, wrap_up_seconds=rules.wrap_up_seconds,
+        caller_id=settings.outbound.caller_id,
+    )  # fmt: skip
+
+
 async def serve(
     settings: Settings,
     *,
@@ -117,7 +144,8 @@ async def serve(
         builder = context_builder(settings, db)
         ticket_policy = load_ticket_policy(settings.tickets.policy_file)
         menu = load_menu(settings.ivr.menu_file) if settings.ivr.enabled else None
-    except (PolicyError, TicketPolicyError, MenuError) as exc:
+        queue_config = load_queue_config(settings.queues.config_file)
+    except (PolicyError, TicketPolicyError, MenuError, QueueConfigError) as exc:
         raise StartupError(str(exc)) from None
 
     bus = EventBus(loop)
@@ -150,6 +178,8 @@ async def serve(
         )  # fmt: skip
         menu_dir = (settings.ivr.menu_file or DEFAULT_MENU).parent
         ivr = IvrService(bus, control, menu, actions, menu_dir)
+    acd = acd_for(settings, queue_config, db, bus, listener.send_command, supervisor.worker_of)
+    acd.on_answered = ivr.release if ivr is not None else None
     listener.on_audio = audio.on_audio
     asr = asr_service(settings, bus)
     if asr is not None:
@@ -205,6 +235,7 @@ async def serve(
             except (RuntimeError, TimeoutError) as exc:
                 raise StartupError(f"live transcription did not start: {exc}") from None
         await screenpop.start()
+        await acd.start()
         await supervisor.start(greeting)
         server_task = loop.create_task(server.serve(), name="http")
         while not server.started:
@@ -234,6 +265,7 @@ async def serve(
         if surveys is not None:  # calls in progress end before their workers do
             background_stop.set()
             await asyncio.gather(surveys, return_exceptions=True)
+        await acd.stop()
         if ivr is not None:
             await ivr.stop()
         await supervisor.stop()

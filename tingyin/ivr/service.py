@@ -40,6 +40,7 @@ class IvrService:
         self._tasks: set[asyncio.Task[None]] = set()
         self._warm: asyncio.Task[None] | None = None
         self.sessions: dict[str, IvrSession] = {}
+        self._walks: dict[str, asyncio.Task[None]] = {}
         bus.subscribe(CallRinging, self._on_ringing)
         bus.subscribe(TranscriptFinal, self._on_words)
 
@@ -67,7 +68,15 @@ class IvrService:
         handle = self.control.attach(event.call_id, event.worker)
         task = asyncio.get_running_loop().create_task(self._walk(handle, event.caller))
         self._tasks.add(task)
+        self._walks[event.call_id] = task
         task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._walks.pop(event.call_id, None))
+
+    def release(self, call_id: str) -> None:
+        """An agent has the caller: the walk (waiting on hold music by now) is over."""
+        task = self._walks.get(call_id)
+        if task is not None:
+            task.cancel()
 
     async def _on_words(self, event: TranscriptFinal) -> None:
         """A caller may say 人工 (or a menu's words) instead of pressing: the same as the key."""

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tingyin.bus.events import (
+    AgentLeg,
     CallAnswered,
     CallEnded,
     CallEvent,
@@ -25,6 +27,7 @@ from tingyin.bus.events import (
     Event,
     IvrEnded,
     IvrStep,
+    QueueLeft,
 )
 from tingyin.phones import lookup_key
 from tingyin.store.models import Call, CallEventRow
@@ -50,6 +53,12 @@ def apply_call_event(session: Session, event: Event) -> None:
             _log(session, event, "ivr_end", {"outcome": event.outcome, "node": event.node})
         elif isinstance(event, CallQueued):
             _log(session, event, "queued", {"queue": event.queue})
+        elif isinstance(event, QueueLeft):
+            _log(session, event, "queue_left", {"queue": event.queue, "outcome": event.outcome,
+                 "waited_seconds": event.waited_seconds, "agent_id": event.agent_id})  # fmt: skip
+        elif isinstance(event, AgentLeg):
+            _log(session, event, "agent_leg", {"leg_id": event.leg_id, "state": event.state,
+                 "agent_id": event.agent_id, "reason": event.reason})  # fmt: skip
         elif isinstance(event, CallEnded):
             _ended(call, event)
         elif isinstance(event, CallFailed) and call.ended_at is None:
@@ -111,5 +120,5 @@ def _placeholder(session: Session, event: CallEvent) -> Call:
     return call
 
 
-def _log(session: Session, event: CallEvent, kind: str, data: dict[str, str]) -> None:
+def _log(session: Session, event: CallEvent, kind: str, data: dict[str, Any]) -> None:
     session.add(CallEventRow(call_id=event.call_id, at=event.at, kind=kind, data=data))

@@ -30,6 +30,7 @@ from tingyin.bus.events import (
     utcnow,
 )
 from tingyin.privacy import mask_number, number_from_uri
+from tingyin.telephony.agent_legs import AgentLegs
 from tingyin.telephony.call_recorder import AudioSink, CallRecorder
 from tingyin.telephony.media import FrameTap, fast_read_works
 from tingyin.telephony.prompts import wav_seconds
@@ -77,6 +78,14 @@ class ActiveCall:
     prompt_ends: float = 0.0
     prompt_barge: bool = True
     pending_prompt: dict[str, Any] | None = None
+    # Agent legs (``telephony.agent_legs``): on a customer's call, the leg ringing or talking to
+    # an agent; on that leg, the customer's call it belongs to.
+    agent_leg: str | None = None
+    parent: str | None = None
+    agent_id: int = 0
+    ring_deadline: float = 0.0
+    bridged: bool = False
+    end_reason: str = ""
     # The caller stream's jitter buffer at its end: frames it lost, discarded, or played empty.
     # Each can shift the caller's audio by a frame; tests use them to explain such shifts.
     jitter: tuple[int, int, int] = (0, 0, 0)
@@ -135,6 +144,7 @@ class MediaWorker:
         self._caller_accounts: dict[str, pj.Account] = {}
         self._fast_read = True
         self._writer = threading.Thread(target=self._write_loop, name="recorder", daemon=True)
+        self.legs = AgentLegs(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -177,6 +187,19 @@ class MediaWorker:
         rtp.boundAddress = self.config.sip_host
         acfg.natConfig.iceEnabled = False
         return acfg
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
+
+    def finish(self, active: ActiveCall, reason: str, status: int) -> None:
+        self._finish(active, reason, status)
+
+    def stop_prompt(self, active: ActiveCall, *, interrupted: bool) -> None:
+        self._stop_prompt(active, interrupted=interrupted)
+
+    def outbound_account(self, caller: str) -> pj.Account:
+        return self._outbound_account(caller)
 
     def _outbound_account(self, caller: str) -> pj.Account:
         """An account per caller id, so the customer's phone shows our number in From."""
@@ -265,7 +288,10 @@ class MediaWorker:
         info = call.getInfo()
         if info.state == pj.PJSIP_INV_STATE_CONFIRMED and not active.answered:
             active.answered = True
-            self.publish(CallAnswered(call_id=active.call_id, codec=self._codec(call)))
+            if active.parent is not None:
+                self.legs.answered(active)
+            else:
+                self.publish(CallAnswered(call_id=active.call_id, codec=self._codec(call)))
         elif info.state == pj.PJSIP_INV_STATE_DISCONNECTED:
             reason = _end_reason(info, active.answered)
             self._finish(active, reason, int(info.lastStatusCode))
@@ -284,7 +310,10 @@ class MediaWorker:
         info = call.getInfo()
         for index, media in enumerate(info.media):
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
-                self._connect_media(active, call.getAudioMedia(index))
+                if active.parent is not None:
+                    self.legs.media_ready(active, call.getAudioMedia(index))
+                else:
+                    self._connect_media(active, call.getAudioMedia(index))
                 return
 
     # -- media ------------------------------------------------------------------------------
@@ -348,6 +377,8 @@ class MediaWorker:
 
     def _play(self, active: ActiveCall, command: dict[str, Any]) -> None:
         path = Path(str(command["path"]))
+        if active.bridged:  # talking to an agent: no more hold music or menu prompts
+            return
         if active.audio is None or active.other_tap is None:
             active.pending_prompt = command
             return
@@ -387,6 +418,12 @@ class MediaWorker:
             return
         active.ended = True
         active.prompt_id = None  # the call's end says it all; no PromptFinished after it
+        if active.parent is not None:  # an agent leg: no CDR of its own
+            _disconnect_all(active)
+            self.legs.leg_finished(active, reason)
+            self._finished.append(active)
+            return
+        self.legs.customer_finished(active)
         _disconnect_all(active)
         with self._lock:
             recorder, active.recorder = active.recorder, None
@@ -464,6 +501,10 @@ class MediaWorker:
             elif name == "play":
                 if active is not None and not active.ended:
                     self._play(active, command)
+            elif name == "connect_agent":
+                self.legs.offer(command)
+            elif name == "drop_agent":
+                self.legs.drop(str(command.get("call_id")))
             elif name == "stop_prompt":
                 if active is not None:
                     self._stop_prompt(active, interrupted=True)
@@ -485,6 +526,8 @@ class MediaWorker:
                     _answer(active.call, 200)
                 except pj.Error as exc:  # the caller gave up in the same instant
                     log.info("call %s not answered: %s", active.call_id, exc.info())
+            if active.parent is not None:
+                self.legs.check_ringing(active, now)
             if active.prompt_id is not None and now >= active.prompt_ends:
                 self._stop_prompt(active, interrupted=False)
             if not active.ended and now - active.started > self.config.max_call_seconds:

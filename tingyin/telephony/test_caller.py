@@ -32,6 +32,7 @@ class Outcome:
     answered_at: float = 0.0
     ended_at: float = 0.0
     dtmf_sent: str = ""
+    recording_at: float = 0.0  # monotonic, when --record started taking what is heard
 
 
 class _Call(pj.Call):  # type: ignore[misc]
@@ -63,11 +64,20 @@ class _Call(pj.Call):  # type: ignore[misc]
 class _Answering(pj.Account):  # type: ignore[misc]
     """Answers the first incoming call (the others get 486) and keeps a reference to it."""
 
-    def __init__(self, outcome: Outcome) -> None:
+    def __init__(self, outcome: Outcome, answer_after: float = 0.0) -> None:
         super().__init__()
         self.outcome = outcome
         self.call: _Call | None = None
         self.remote = ""
+        self.answer_after = answer_after
+        self.answer_at = 0.0  # while ringing: when to pick up
+
+    def pick_up_if_due(self) -> None:
+        if self.call is not None and self.answer_at and time.monotonic() >= self.answer_at:
+            self.answer_at = 0.0
+            answer = pj.CallOpParam()
+            answer.statusCode = 200
+            self.call.answer(answer)
 
     def onIncomingCall(self, prm: pj.OnIncomingCallParam) -> None:
         call = _Call(self, self.outcome, prm.callId)
@@ -78,8 +88,10 @@ class _Answering(pj.Account):  # type: ignore[misc]
             return
         self.call = call
         self.remote = str(call.getInfo().remoteUri)
-        answer.statusCode = 200
+        answer.statusCode = 180 if self.answer_after > 0 else 200
         call.answer(answer)
+        if self.answer_after > 0:
+            self.answer_at = time.monotonic() + self.answer_after
 
 
 def _press(text: str) -> tuple[float, str]:
@@ -102,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transport", choices=("udp", "tcp"), default="udp")
     parser.add_argument("--rtp-port", type=int, default=0, help="0 = pick one")
     parser.add_argument("--answer-on", type=int, default=0, help="be called on this SIP port")
+    parser.add_argument(
+        "--answer-after", type=float, default=0.0, help="with --answer-on: ring this long first"
+    )
     parser.add_argument(
         "--press",
         action="append",
@@ -140,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     acfg.mediaConfig.transportConfig.portRange = 200
     outcome = Outcome()
-    account = _Answering(outcome)
+    account = _Answering(outcome, args.answer_after)
     account.create(acfg)
 
     presses = sorted(_press(p) for p in args.press)
@@ -161,6 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     deadline = time.monotonic() + args.timeout
     while not outcome.disconnected and time.monotonic() < deadline:
         ep.libHandleEvents(10)
+        account.pick_up_if_due()
         call = call or account.call
         if call is None:
             continue
@@ -175,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                 recorder = pj.AudioMediaRecorder()
                 recorder.createRecorder(str(args.record))
                 call.audio.startTransmit(recorder)
+                outcome.recording_at = time.monotonic()
         if outcome.answered:
             elapsed = time.monotonic() - outcome.answered_at
             while presses and elapsed >= presses[0][0]:
@@ -205,6 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         "dtmf_sent": outcome.dtmf_sent,
         "remote": account.remote,
     }
+    if outcome.recording_at and outcome.answered:
+        # Where the recording's first sample lies after the answer (200 OK), in seconds: it
+        # starts when the call's media is up, which may be a little before or after.
+        summary["record_offset"] = round(outcome.recording_at - outcome.answered_at, 4)
     print(json.dumps(summary), flush=True)
     return 0 if outcome.answered else 1
 

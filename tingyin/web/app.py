@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from tingyin import __version__
 from tingyin.accounts import api as accounts_api
+from tingyin.agents import api as agents_api
 from tingyin.asr import api as asr_api
 from tingyin.audit import api as audit_api
 from tingyin.bus import EventBus
@@ -37,6 +38,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     tickets_api.router,
     followup_api.router,
     ivr_api.router,
+    agents_api.router,
 )
 
 

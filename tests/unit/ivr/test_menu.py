@@ -50,7 +50,7 @@ def test_the_packaged_menu_loads() -> None:
         ("timeout = 6.0", "timeout = -1", "defaults.timeout"),
         ('operator_node = "to_agent"', 'operator_node = "agents"',
          "defaults.operator_node: unknown node 'agents'"),
-        ('"0" = "to_agent" }\non_fail = "to_agent"', '"0" = "goodbye" }\non_fail = "to_agent"',
+        ('"ask_ticket_number", "0" = "to_agent" }', '"ask_ticket_number", "0" = "goodbye" }',
          "nodes.welcome.branches.0: the operator key always goes to 'to_agent'"),
         ('queue = "customer"', 'queue = "customer"\ncolour = "red"',
          "nodes.to_agent.colour: Extra inputs are not permitted"),

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and create_all see every table."""
 
 from tingyin.store.models.accounts import ROLES, User
+from tingyin.store.models.agents import AGENT_LINES, AGENT_STATES, AgentProfile, AgentStateLog
 from tingyin.store.models.audit import AuditEntry
 from tingyin.store.models.calls import Call, CallContext, CallEventRow
 from tingyin.store.models.orders import (
@@ -24,7 +25,11 @@ from tingyin.store.models.tickets import (
 from tingyin.store.models.transcripts import TranscriptLeg, TranscriptSegment
 
 __all__ = [
+    "AGENT_LINES",
+    "AGENT_STATES",
     "ROLES",
+    "AgentProfile",
+    "AgentStateLog",
     "AuditEntry",
     "Call",
     "CallContext",

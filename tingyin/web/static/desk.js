@@ -1,6 +1,7 @@
 // The agent desk: the ringing or current call's screen pop (caller, orders, suggestion), its live
-// transcript, a form to record a ticket (工单) for the call, and a search box. Fed by /ws/events;
-// after a reload, by the calls and context APIs.
+// transcript, a form to record a ticket (工单) for the call, a search box, and the agent's own
+// state (就绪 / 示忙 / 离线). Fed by /ws/events; after a reload, by the calls, context and agent
+// APIs.
 // Everything is drawn with textContent (never innerHTML): names, remarks and numbers come from
 // customers and merchants.
 import { bindLogout, drawAccount } from "./account.js";
@@ -287,7 +288,13 @@ const HANDLERS = {
     else call.partials.delete(e.leg);
     if (call.id === shownId) drawTranscript();
   },
-  dropped: () => loadActiveCalls(), // the server's outbox overflowed: catch up from the store
+  AgentStateChanged(e) {
+    if (me && e.user_id === me.id) setAgent(e); // other agents' states: the supervisors' pages
+  },
+  dropped() { // the server's outbox overflowed: catch up from the store
+    loadActiveCalls();
+    loadAgentState();
+  },
 };
 
 function endCall(call, at, reason) {
@@ -312,6 +319,7 @@ function connect(reconnecting = false) {
     retryDelay = 1000;
     setLive("open");
     loadActiveCalls(); // after subscribing: nothing between the two is missed
+    loadAgentState();
     if (reconnecting) console.info("reconnected");
   });
   socket.addEventListener("message", (message) => {
@@ -682,6 +690,7 @@ function drawAll() {
 function tick() {
   const call = calls.get(shownId);
   if (call && !search && call.state !== "ended") $("call-timer").textContent = timerText(call);
+  tickAgent();
 }
 
 // -- the ticket form (记录工单) for the shown call ----------------------------------------------
@@ -932,6 +941,133 @@ function closeSearch() {
   drawAll();
 }
 
+// -- the agent's own state (就绪 / 示忙 / 离线) ------------------------------------------------
+// The server keeps it: the page shows the stored state on login (first time: offline), changes
+// it through the API and follows AgentStateChanged for this user (the ACD rings, connects …).
+const AGENT_BUSY = new Set(["ringing", "on_call"]); // only the system moves the agent on
+let agent = null; // GET /api/agents/me, then updated by replies and events
+let clockSkew = 0; // the server's clock minus this browser's, ms (for the time in state)
+let agentPending = false;
+let agentError = "";
+
+function reasonLabel(code) {
+  const found = (agent?.reasons || []).find((r) => r.code === code);
+  if (found) return found[uiLang()];
+  return has(`agentReason.${code}`) ? t(`agentReason.${code}`) : code;
+}
+
+// Newer news only: a reply can arrive after the event of a later change (the ACD was quick).
+function setAgent(fields, serverNow = null) {
+  if (serverNow) clockSkew = Date.parse(serverNow) - Date.now();
+  // An event without its time: it happened now (a reply from /me without one: never changed).
+  const sinceIso = fields.since ?? (serverNow ? null : new Date(Date.now() + clockSkew).toISOString());
+  const since = sinceIso ? Date.parse(sinceIso) : null;
+  if (agent?.since && since != null && since < Date.parse(agent.since)) return;
+  agent = {
+    ...(agent || {}),
+    state: fields.state,
+    reason: fields.reason || "",
+    since: sinceIso,
+    call_id: fields.call_id || null,
+    ...(fields.reasons ? { reasons: fields.reasons } : {}),
+  };
+  drawAgentState();
+}
+
+async function loadAgentState() {
+  try {
+    const response = await api("/api/agents/me");
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const body = await response.json();
+    agent = null; // the store's word replaces what the page thought
+    setAgent(body, body.now);
+  } catch (error) {
+    console.error(error);
+  }
+}
+
+async function changeState(state, reason = "") {
+  closeBusyMenu();
+  if (!agent || agentPending) return;
+  agentPending = true;
+  agentError = "";
+  drawAgentState();
+  try {
+    const response = await postJson("/api/agents/me/state", reason ? { state, reason } : { state });
+    const body = await response.json().catch(() => ({}));
+    if (response.ok) setAgent(body, body.now);
+    else agentError = errorText(body, response);
+  } catch (error) {
+    console.error(error);
+    agentError = t("agent.network");
+  }
+  agentPending = false;
+  drawAgentState();
+}
+
+function tickAgent() {
+  const since = agent?.since ? Date.parse(agent.since) - clockSkew : null;
+  $("state-timer").textContent = since == null ? "" : formatSeconds(Math.max(0, Date.now() - since) / 1000);
+}
+
+function drawAgentState() {
+  const state = agent?.state || "offline";
+  const reason = state === "not_ready" ? agent?.reason || "" : "";
+  $("agent-state").dataset.state = state;
+  const chip = $("state-chip");
+  chip.dataset.state = state;
+  chip.dataset.reason = reason;
+  $("state-label").textContent = reason ? reasonLabel(reason) : label("agentState", state);
+  const locked = !agent || agentPending || AGENT_BUSY.has(state);
+  const buttons = { "state-ready": "ready", "state-busy": "not_ready", "state-offline": "offline" };
+  for (const [id, target] of Object.entries(buttons)) {
+    const button = $(id);
+    button.disabled = locked || (target === state && target !== "not_ready");
+    button.setAttribute("aria-pressed", String(target === state));
+  }
+  $("busy-menu").replaceChildren(...(agent?.reasons || []).map((r) => {
+    const item = el("button", "busy-reason", r[uiLang()]);
+    item.type = "button";
+    item.setAttribute("role", "menuitemradio");
+    item.setAttribute("aria-checked", String(r.code === reason));
+    item.dataset.reason = r.code;
+    item.addEventListener("click", () => changeState("not_ready", r.code));
+    return item;
+  }));
+  if (locked) closeBusyMenu();
+  const error = $("state-error");
+  error.hidden = !agentError;
+  error.textContent = agentError ? t("agent.failed", { error: agentError }) : "";
+  tickAgent();
+}
+
+function closeBusyMenu() {
+  $("busy-menu").hidden = true;
+  $("state-busy").setAttribute("aria-expanded", "false");
+}
+
+function bindAgentState() {
+  $("state-ready").addEventListener("click", () => changeState("ready"));
+  $("state-offline").addEventListener("click", () => changeState("offline"));
+  $("state-busy").addEventListener("click", (event) => {
+    event.stopPropagation();
+    const menu = $("busy-menu");
+    menu.hidden = !menu.hidden;
+    $("state-busy").setAttribute("aria-expanded", String(!menu.hidden));
+    if (!menu.hidden) menu.querySelector("button")?.focus();
+  });
+  document.addEventListener("click", (event) => {
+    if (!$("busy-menu").hidden && !event.target.closest?.(".state-busy")) closeBusyMenu();
+  });
+  $("busy-menu").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      closeBusyMenu();
+      $("state-busy").focus();
+    }
+  });
+  drawAgentState();
+}
+
 // -- start -----------------------------------------------------------------------------------
 async function start() {
   initLang();
@@ -939,17 +1075,20 @@ async function start() {
   bindLangToggle($("lang-toggle"), () => {
     drawAccount(me);
     drawAll();
+    drawAgentState();
   });
   bindLogout();
   $("search-form").addEventListener("submit", runSearch);
   $("search-close").addEventListener("click", closeSearch);
   bindTicketForm();
+  bindAgentState();
   $("search-input").addEventListener("keydown", (event) => {
     if (event.key === "Escape" && search) closeSearch();
   });
   me = await (await api("/api/auth/me")).json();
   drawAccount(me);
   drawAll();
+  loadAgentState();
   loadTicketMeta();
   connect();
   setInterval(tick, 1000);

@@ -1,0 +1,267 @@
+"""The ACD: waiting callers meet ready agents.
+
+A caller the IVR hands over (``CallQueued``) waits in its queue, ordered by priority (VIP, an
+urgent open ticket) and then by how long they have waited. Whenever a caller waits and an agent
+is free, the longest-idle ready agent with the queue's line (skill), language and level is
+offered the call: their phone rings (``connect_agent`` to the customer's worker, which bridges
+the two once answered). An offer not answered within ``ring_seconds`` goes to the next agent;
+an agent who lets ``max_missed_offers`` ring out in a row is set not ready. After a call the
+agent gets ``wrap_up_seconds`` before the next one. Callers who hang up while waiting are
+counted as abandoned (``QueueLeft``).
+
+The agents' states live in the store (``tingyin.agents``); this class keeps only who is waiting
+and which offers are ringing, and re-reads the ready agents on each dispatch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from tingyin.bus import EventBus
+from tingyin.bus.events import (
+    AgentLeg,
+    AgentStateChanged,
+    CallEnded,
+    CallerContextReady,
+    CallFailed,
+    CallQueued,
+    QueueLeft,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+SendCommand = Callable[[int, dict[str, Any]], Awaitable[bool]]
+WorkerOf = Callable[[str], int | None]
+TICK_S = 1.0
+
+
+@dataclass(frozen=True)
+class QueueRules:
+    name: str
+    line: str = "customer"
+    language: str = "zh"
+    min_level: int = 1
+    priority_vip: int = 10
+    priority_urgent_ticket: int = 20
+
+
+@dataclass(frozen=True)
+class Offerable:
+    """A ready agent who could take a call now."""
+
+    agent_id: int
+    phone_uri: str
+    idle_since: datetime | None
+
+
+class AgentDirectory(Protocol):
+    """The agents' side, in the store (``tingyin.agents``); called in a thread."""
+
+    def ready(self, rules: QueueRules) -> list[Offerable]: ...
+    def ringing(self, agent_id: int, call_id: str) -> AgentStateChanged | None: ...
+    def talking(self, agent_id: int, call_id: str) -> AgentStateChanged | None: ...
+    def missed(self, agent_id: int) -> AgentStateChanged | None: ...
+    def back_to_ready(self, agent_id: int) -> AgentStateChanged | None: ...
+    def wrap_up(self, agent_id: int) -> AgentStateChanged | None: ...
+    def wrap_up_over(self, agent_id: int) -> AgentStateChanged | None: ...
+    def urgent_ticket(self, ticket_numbers: tuple[str, ...]) -> bool: ...
+
+
+@dataclass
+class Waiting:
+    call_id: str
+    queue: QueueRules
+    since: datetime
+    priority: int = 0
+    tried: set[int] = field(default_factory=set)
+    offer: tuple[str, int] | None = None  # (leg id, agent id) while an agent's phone rings
+
+
+def next_in_line(waiting: list[Waiting]) -> list[Waiting]:
+    """Callers in the order they should be served: priority first, then longest waiting."""
+    return sorted(waiting, key=lambda w: (-w.priority, w.since))
+
+
+def pick_agent(candidates: list[Offerable], exclude: set[int]) -> Offerable | None:
+    """The longest-idle candidate not excluded (tried for this call, or ringing for another)."""
+    free = [c for c in candidates if c.agent_id not in exclude and c.phone_uri]
+    if not free:
+        return None
+    return min(free, key=lambda c: (c.idle_since is not None, c.idle_since or utcnow()))
+
+
+class Acd:
+    def __init__(
+        self,
+        bus: EventBus,
+        directory: AgentDirectory,
+        queues: dict[str, QueueRules],
+        send_command: SendCommand,
+        worker_of: WorkerOf,
+        *,
+        ring_seconds: float = 15.0,
+        wrap_up_seconds: float = 30.0,
+        caller_id: str = "",
+        on_answered: Callable[[str], None] | None = None,
+    ) -> None:
+        self.bus = bus
+        self.directory = directory
+        self.queues = queues
+        self._send = send_command
+        self._worker_of = worker_of
+        self.ring_seconds = ring_seconds
+        self.wrap_up_seconds = wrap_up_seconds
+        self.caller_id = caller_id
+        self.on_answered = on_answered  # the IVR stops its hold music
+        self.waiting: dict[str, Waiting] = {}
+        self._pops: dict[str, CallerContextReady] = {}
+        self._wrap_ups: dict[int, asyncio.TimerHandle] = {}
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        bus.subscribe(CallQueued, self._on_queued)
+        bus.subscribe(CallerContextReady, self._on_pop)
+        bus.subscribe(AgentLeg, self._on_leg)
+        bus.subscribe(AgentStateChanged, self._on_agent)
+        bus.subscribe(CallEnded, self._on_gone)
+        bus.subscribe(CallFailed, self._on_gone)
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._tick(), name="acd")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        for timer in self._wrap_ups.values():
+            timer.cancel()
+
+    # -- events -----------------------------------------------------------------------------
+    async def _on_pop(self, event: CallerContextReady) -> None:
+        self._pops[event.call_id] = event
+
+    async def _on_queued(self, event: CallQueued) -> None:
+        pop = self._pops.get(event.call_id)
+        rules = self._queue_for(event.queue, pop)
+        priority = event.priority
+        if pop is not None and "vip" in pop.flags:
+            priority += rules.priority_vip
+        if pop is not None and pop.open_tickets:
+            urgent = await asyncio.to_thread(self.directory.urgent_ticket, pop.open_tickets)
+            priority += rules.priority_urgent_ticket if urgent else 0
+        self.waiting[event.call_id] = Waiting(event.call_id, rules, event.at, priority)
+        await self.dispatch()
+
+    async def _on_agent(self, event: AgentStateChanged) -> None:
+        if event.state == "ready":
+            await self.dispatch()
+
+    async def _on_leg(self, event: AgentLeg) -> None:
+        waiting = self.waiting.get(event.call_id)
+        if event.state == "answered":
+            if waiting is not None:
+                self.waiting.pop(event.call_id, None)
+                waited = (event.at - waiting.since).total_seconds()
+                self.bus.publish(QueueLeft(call_id=event.call_id, queue=waiting.queue.name,
+                                           outcome="answered", waited_seconds=round(waited, 3),
+                                           agent_id=event.agent_id))  # fmt: skip
+            await self._agent(self.directory.talking, event.agent_id, event.call_id)
+            if self.on_answered is not None:
+                self.on_answered(event.call_id)
+        elif event.state == "failed":
+            if waiting is not None and waiting.offer and waiting.offer[0] == event.leg_id:
+                waiting.offer = None
+                waiting.tried.add(event.agent_id)
+            if event.reason in ("no-answer", "busy") or event.reason.startswith("failed-4"):
+                await self._agent(self.directory.missed, event.agent_id)
+            else:
+                await self._agent(self.directory.back_to_ready, event.agent_id)
+            await self.dispatch()
+        elif event.state == "ended":
+            await self._agent(self.directory.wrap_up, event.agent_id)
+            loop = asyncio.get_running_loop()
+            self._wrap_ups[event.agent_id] = loop.call_later(
+                self.wrap_up_seconds,
+                lambda: loop.create_task(self._wrap_up_over(event.agent_id)),
+            )
+
+    async def _on_gone(self, event: CallEnded | CallFailed) -> None:
+        self._pops.pop(event.call_id, None)
+        waiting = self.waiting.pop(event.call_id, None)
+        if waiting is None:
+            return
+        waited = (event.at - waiting.since).total_seconds()
+        left = QueueLeft(call_id=event.call_id, queue=waiting.queue.name, outcome="abandoned",
+                         waited_seconds=round(waited, 3))  # fmt: skip
+        self.bus.publish(left)
+        # A ringing agent leg is hung up by the worker with the customer's call.
+
+    # -- routing ----------------------------------------------------------------------------
+    async def dispatch(self) -> None:
+        """Offer every waiting caller (best first) to a free agent, while there are any."""
+        async with self._lock:
+            ringing = {w.offer[1] for w in self.waiting.values() if w.offer}
+            for waiting in next_in_line(list(self.waiting.values())):
+                if waiting.offer is not None or waiting.call_id not in self.waiting:
+                    continue
+                candidates = await asyncio.to_thread(self.directory.ready, waiting.queue)
+                agent = pick_agent(candidates, waiting.tried | ringing)
+                if agent is None:
+                    continue
+                if await self._offer(waiting, agent):
+                    ringing.add(agent.agent_id)
+
+    async def _offer(self, waiting: Waiting, agent: Offerable) -> bool:
+        worker = self._worker_of(waiting.call_id)
+        if worker is None:
+            return False
+        changed = await asyncio.to_thread(self.directory.ringing, agent.agent_id, waiting.call_id)
+        if changed is None:  # became unavailable meanwhile
+            return False
+        self.bus.publish(changed)
+        leg_id = uuid.uuid4().hex
+        waiting.offer = (leg_id, agent.agent_id)
+        command = {
+            "command": "connect_agent", "call_id": waiting.call_id, "leg_id": leg_id,
+            "uri": agent.phone_uri, "agent_id": agent.agent_id, "ring_seconds": self.ring_seconds,
+            "caller": self.caller_id,
+        }  # fmt: skip
+        if not await self._send(worker, command):
+            waiting.offer = None
+            await self._agent(self.directory.back_to_ready, agent.agent_id)
+            return False
+        log.info("call %s offered to agent %d", waiting.call_id, agent.agent_id)
+        return True
+
+    async def _wrap_up_over(self, agent_id: int) -> None:
+        self._wrap_ups.pop(agent_id, None)
+        await self._agent(self.directory.wrap_up_over, agent_id)
+        await self.dispatch()
+
+    async def _agent(self, change: Callable[..., AgentStateChanged | None], *args: Any) -> None:
+        event = await asyncio.to_thread(change, *args)
+        if event is not None:
+            self.bus.publish(event)
+
+    async def _tick(self) -> None:
+        while True:  # agents made ready by hand or by wrap-up timers not seen as events
+            await asyncio.sleep(TICK_S)
+            if any(w.offer is None for w in self.waiting.values()):
+                try:
+                    await self.dispatch()
+                except Exception:
+                    log.exception("ACD dispatch failed")
+
+    def _queue_for(self, name: str, pop: CallerContextReady | None) -> QueueRules:
+        """Riders and merchants reach their own line when it exists; else the named queue."""
+        if pop is not None and pop.caller_kind in ("rider", "merchant"):
+            for rules in self.queues.values():
+                if rules.line == pop.caller_kind:
+                    return rules
+        return self.queues.get(name) or next(iter(self.queues.values()))

@@ -1,0 +1,139 @@
+"""Ringing an agent's phone for a waiting customer, and bridging the two once it is answered.
+
+Both legs live in the customer's worker, so they share one conference bridge (PJSUA2_NOTES):
+customer ↔ agent both ways, and the agent's voice into the recording's right channel, the
+customer's already in the left. The agent leg is not a call of its own in the CDR: its life is
+told as ``AgentLeg`` events on the customer's call. Runs on the worker's SIP loop thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import pjsua2 as pj
+
+from tingyin.bus.events import AgentLeg
+from tingyin.privacy import mask_number, number_from_uri
+
+if TYPE_CHECKING:
+    from tingyin.telephony.endpoint import ActiveCall, MediaWorker
+
+log = logging.getLogger(__name__)
+
+
+class AgentLegs:
+    def __init__(self, worker: MediaWorker) -> None:
+        self.worker = worker
+
+    def offer(self, command: dict[str, Any]) -> None:
+        """Ring ``uri`` for the customer's call ``call_id`` (the hub's ACD chose the agent)."""
+        from tingyin.telephony.endpoint import ActiveCall, WorkerCall
+
+        worker = self.worker
+        customer = worker.calls.get(str(command["call_id"]))
+        leg_id, uri = str(command["leg_id"]), str(command["uri"])
+        agent_id = int(command.get("agent_id", 0))
+        if customer is None or customer.ended or customer.agent_leg is not None:
+            self._tell(str(command["call_id"]), leg_id, "failed", agent_id, "no-call")
+            return
+        account = worker.outbound_account(str(command.get("caller", "")))
+        call = WorkerCall(worker, account, pj.PJSUA_INVALID_ID, leg_id)
+        leg = ActiveCall(call_id=leg_id, call=call, direction="agent", parent=customer.call_id)
+        leg.agent_id = agent_id
+        leg.ring_deadline = time.monotonic() + float(command.get("ring_seconds", 15))
+        with worker.lock:
+            worker.calls[leg_id] = leg
+        customer.agent_leg = leg_id
+        log.info("call %s: ringing agent %d at %s", customer.call_id, agent_id,
+                 mask_number(number_from_uri(uri)))  # fmt: skip
+        self._tell(customer.call_id, leg_id, "ringing", agent_id)
+        try:
+            call.makeCall(uri, pj.CallOpParam(True))
+        except pj.Error as exc:  # no free line in this worker, a bad URI
+            log.warning("call %s: agent leg not placed: %s", customer.call_id, exc.info())
+            leg.end_reason = "no-line"
+            worker.finish(leg, "no-line", 0)
+
+    def drop(self, call_id: str) -> None:
+        """Stop ringing (or end) the agent leg of a customer's call."""
+        customer = self.worker.calls.get(call_id)
+        leg = self.worker.calls.get(customer.agent_leg or "") if customer else None
+        if leg is not None and not leg.ended:
+            _hangup(leg.call)
+
+    def answered(self, leg: ActiveCall) -> None:
+        leg.ring_deadline = 0.0
+        self._maybe_bridge(leg)
+
+    def media_ready(self, leg: ActiveCall, audio: pj.AudioMedia) -> None:
+        leg.media_ready = True
+        leg.audio = audio
+        self._maybe_bridge(leg)
+
+    def check_ringing(self, leg: ActiveCall, now: float) -> None:
+        if leg.ring_deadline and now >= leg.ring_deadline and not leg.ended:
+            leg.ring_deadline = 0.0
+            leg.end_reason = "no-answer"
+            _hangup(leg.call)
+
+    def leg_finished(self, leg: ActiveCall, reason: str) -> None:
+        """The agent leg is over: unbridge; a bridged call ends with it, an unanswered one waits
+        for the next agent."""
+        customer = self.worker.calls.get(leg.parent or "")
+        bridged = leg.bridged
+        if customer is not None:
+            self._unbridge(customer, leg)
+            customer.agent_leg = None
+        state = "ended" if bridged else "failed"
+        why = leg.end_reason or (("agent-hangup" if bridged else reason) or "failed")
+        self._tell(leg.parent or "", leg.call_id, state, leg.agent_id, why)
+        if bridged and customer is not None and not customer.ended:
+            _hangup(customer.call)
+
+    def customer_finished(self, customer: ActiveCall) -> None:
+        leg = self.worker.calls.get(customer.agent_leg or "")
+        if leg is not None and not leg.ended:
+            self._unbridge(customer, leg)
+            leg.end_reason = "customer-hangup"
+            _hangup(leg.call)
+
+    # -- the bridge -------------------------------------------------------------------------
+    def _maybe_bridge(self, leg: ActiveCall) -> None:
+        customer = self.worker.calls.get(leg.parent or "")
+        if customer is None or customer.ended or leg.bridged:
+            return
+        if not (leg.answered and leg.audio is not None and customer.audio is not None):
+            return
+        self.worker.stop_prompt(customer, interrupted=True)  # the hold music stops
+        customer.audio.startTransmit(leg.audio)
+        leg.audio.startTransmit(customer.audio)
+        if customer.other_tap is not None:
+            leg.audio.startTransmit(customer.other_tap)  # the agent on the right channel
+        leg.bridged = customer.bridged = True
+        self._tell(customer.call_id, leg.call_id, "answered", leg.agent_id)
+
+    def _unbridge(self, customer: ActiveCall, leg: ActiveCall) -> None:
+        if not leg.bridged or leg.audio is None:
+            return
+        pairs = [(customer.audio, leg.audio), (leg.audio, customer.audio),
+                 (leg.audio, customer.other_tap)]  # fmt: skip
+        for src, dst in pairs:
+            if src is not None and dst is not None:
+                with contextlib.suppress(pj.Error):
+                    src.stopTransmit(dst)
+        customer.bridged = False
+
+    def _tell(self, call_id: str, leg_id: str, state: str, agent_id: int, reason: str = "") -> None:
+        self.worker.publish(
+            AgentLeg(call_id=call_id, leg_id=leg_id, state=state, agent_id=agent_id, reason=reason)
+        )
+
+
+def _hangup(call: pj.Call) -> None:
+    prm = pj.CallOpParam()
+    prm.statusCode = 200
+    with contextlib.suppress(pj.Error):
+        call.hangup(prm)
