@@ -9,11 +9,12 @@ exists (the IVR hands callers to it), and the system's own reason ``missed`` is 
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tingyin.config.files import load_toml_model
 
 DEFAULT_QUEUE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "queues.toml"
 
@@ -128,17 +129,9 @@ def _cross_check(config: QueueConfig) -> list[str]:
 
 def load_queue_config(path: Path | None = None) -> QueueConfig:
     """The file at ``path`` (default: the packaged one); QueueConfigError says what's wrong."""
-    path = path or DEFAULT_QUEUE_CONFIG
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise QueueConfigError(f"cannot read queue config {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise QueueConfigError(f"queue config {path} is not valid TOML: {exc}") from None
-    try:
-        return QueueConfig.model_validate(data)
-    except ValidationError as exc:
-        raise QueueConfigError(f"queue config {path}:\n" + _explain(exc, data)) from None
+    return load_toml_model(
+        path or DEFAULT_QUEUE_CONFIG, QueueConfig, "queue config", QueueConfigError, _explain
+    )
 
 
 def _explain(exc: ValidationError, data: dict[str, Any]) -> str:

@@ -29,7 +29,7 @@ from tingyin.config import Settings
 from tingyin.hub.cdr_writer import CdrWriter
 from tingyin.hub.supervisor import StartupError, Supervisor
 from tingyin.ivr.actions import HubIvrActions
-from tingyin.ivr.menu import DEFAULT_MENU, MenuError, load_menu
+from tingyin.ivr.menu import DEFAULT_MENU, Menu, MenuError, fallback_menu, load_menu
 from tingyin.ivr.service import IvrService
 from tingyin.screenpop.lookups import ProcessLookups
 from tingyin.screenpop.policy import PolicyError
@@ -100,6 +100,18 @@ def asr_service(settings: Settings, bus: EventBus) -> AsrService | None:
     return AsrService(settings, bus, model.path, hub_socket_path(settings, "asr"), model.name)
 
 
+def ivr_menu(settings: Settings) -> tuple[Menu | None, str]:
+    """The IVR menu, or while its file is broken the fallback (greeting, then the queue) and the
+    error — the line keeps answering; the error is in the log and on /api/health."""
+    if not settings.ivr.enabled:
+        return None, ""
+    try:
+        return load_menu(settings.ivr.menu_file), ""
+    except MenuError as exc:
+        log.error("%s\nthe IVR falls back to: greeting, then the agents (until this is fixed)", exc)
+        return fallback_menu(settings.sip.greeting_text), str(exc)
+
+
 def acd_for(
     settings: Settings,
     config: QueueConfig,
@@ -143,10 +155,10 @@ async def serve(
     try:
         builder = context_builder(settings, db)
         ticket_policy = load_ticket_policy(settings.tickets.policy_file)
-        menu = load_menu(settings.ivr.menu_file) if settings.ivr.enabled else None
         queue_config = load_queue_config(settings.queues.config_file)
-    except (PolicyError, TicketPolicyError, MenuError, QueueConfigError) as exc:
+    except (PolicyError, TicketPolicyError, QueueConfigError) as exc:
         raise StartupError(str(exc)) from None
+    menu, menu_error = ivr_menu(settings)
 
     bus = EventBus(loop)
     bus.start()
@@ -187,7 +199,11 @@ async def serve(
         supervisor.stream_all = True
 
     def health() -> dict[str, object]:
-        return supervisor.health() | {"asr": asr.health() if asr is not None else None}
+        ivr_state = {"menu": "fallback" if menu_error else "ok", "error": menu_error}
+        return supervisor.health() | {
+            "asr": asr.health() if asr is not None else None,
+            "ivr": ivr_state if menu is not None else None,
+        }
 
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -2,8 +2,8 @@
 
 Loaded and checked when the hub starts (and by ``tingyin ivr check FILE``). Every mistake is
 reported with the node and field it is in — ``nodes.welcome.branches.7: unknown node
-'order_stauts'`` — and a menu that fails the check is never run: the hub refuses to start with a
-broken menu rather than stranding callers in it.
+'order_stauts'`` — and a menu that fails the check is never run: until it is fixed the hub runs
+``fallback_menu`` (the greeting, then the agents' queue), so a typo never leaves callers stranded.
 
 Node types (``type``):
   menu     play a prompt, read one key, branch on it (``branches``), ``on_fail`` after retries
@@ -20,11 +20,12 @@ WAV file an admin recorded (``prompt_wav``, relative to the menu file).
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tingyin.config.files import load_toml_model
 
 DEFAULT_MENU = Path(__file__).resolve().parent.parent / "config" / "ivr_menu.toml"
 KEYS = "0123456789*#"
@@ -269,16 +270,7 @@ def _dangling(menu: Menu) -> list[str]:
 def load_menu(path: Path | None = None) -> Menu:
     """The menu from ``path`` (default: the packaged one); MenuError names node and field."""
     path = path or DEFAULT_MENU
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise MenuError(f"cannot read IVR menu {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise MenuError(f"IVR menu {path} is not valid TOML: {exc}") from None
-    try:
-        menu = Menu.model_validate(data)
-    except ValidationError as exc:
-        raise MenuError(f"IVR menu {path}:\n" + _explain(exc)) from None
+    menu = load_toml_model(path, Menu, "IVR menu", MenuError, lambda exc, _data: _explain(exc))
     missing = [
         f"  nodes.{node_id}.prompt_wav: file not found: {node.prompt_wav}"
         for node_id, node in menu.nodes.items()
@@ -309,3 +301,16 @@ def _explain(exc: ValidationError) -> str:
 
 
 _NODE_TYPES = ("menu", "collect", "lookup", "choose", "remedy", "play", "queue", "hangup")
+
+
+def fallback_menu(greeting: str) -> Menu:
+    """What callers get while the menu file is broken: the greeting, then the agents' queue —
+    a typo in the menu must not leave the line unanswered."""
+    return Menu.model_validate({
+        "start": "welcome",
+        "defaults": {"operator_node": "to_agent"},
+        "nodes": {
+            "welcome": {"type": "play", "prompt": greeting, "next": "to_agent"},
+            "to_agent": {"type": "queue", "prompt": "正在为您转接人工客服，请稍候。"},
+        },
+    })  # fmt: skip

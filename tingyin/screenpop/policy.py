@@ -7,11 +7,12 @@ Friday.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tingyin.config.files import load_toml_model
 
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "config" / "screenpop_policy.toml"
 
@@ -99,17 +100,9 @@ class Policy(_Strict):
 
 def load_policy(path: Path | None = None) -> Policy:
     """The policy from ``path`` (default: the packaged one); PolicyError says what is wrong."""
-    path = path or DEFAULT_POLICY
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise PolicyError(f"cannot read screen-pop policy {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"screen-pop policy {path} is not valid TOML: {exc}") from None
-    try:
-        return Policy.model_validate(data)
-    except ValidationError as exc:
-        raise PolicyError(f"screen-pop policy {path}:\n" + _explain(exc, data)) from None
+    return load_toml_model(
+        path or DEFAULT_POLICY, Policy, "screen-pop policy", PolicyError, _explain
+    )
 
 
 def _explain(exc: ValidationError, data: object) -> str:

@@ -26,14 +26,13 @@ from tingyin.bus.events import (
     CallRinging,
     DtmfReceived,
     Event,
-    PromptFinished,
     utcnow,
 )
 from tingyin.privacy import mask_number, number_from_uri
 from tingyin.telephony.agent_legs import AgentLegs
 from tingyin.telephony.call_recorder import AudioSink, CallRecorder
+from tingyin.telephony.hub_commands import HubCommands
 from tingyin.telephony.media import FrameTap, fast_read_works
-from tingyin.telephony.prompts import wav_seconds
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +144,7 @@ class MediaWorker:
         self._fast_read = True
         self._writer = threading.Thread(target=self._write_loop, name="recorder", daemon=True)
         self.legs = AgentLegs(self)
+        self.commands = HubCommands(self)
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -349,69 +349,15 @@ class MediaWorker:
         if active is not None and active.prompt_id is not None and active.prompt_barge:
             self._stop_prompt(active, interrupted=True)
 
-    # -- hub-driven calls: originate, prompts -------------------------------------------------
+    # -- hub-driven calls: originate, prompts (``telephony.hub_commands``) ---------------------
     def _originate(self, command: dict[str, Any]) -> None:
-        """Dial out (a follow-up survey, a callback): the hub chose the id and the target."""
-        call_id, uri = str(command["call_id"]), str(command["uri"])
-        caller, dialed = str(command.get("caller", "")), number_from_uri(uri)
-        call = WorkerCall(self, self._outbound_account(caller), pj.PJSUA_INVALID_ID, call_id)
-        active = ActiveCall(call_id=call_id, call=call, direction="outbound")
-        with self._lock:
-            self.calls[call_id] = active
-        log.info("call %s out to %s", call_id, mask_number(dialed))
-        self.publish(
-            CallRinging(
-                call_id=call_id,
-                sip_call_id="",
-                worker=self.config.index,
-                caller=caller,
-                dialed=dialed,
-                direction="outbound",
-            )
-        )
-        try:
-            call.makeCall(uri, pj.CallOpParam(True))
-        except pj.Error as exc:  # no free call slot, a bad URI, no route
-            log.warning("call %s could not be placed: %s", call_id, exc.info())
-            self._finish(active, "failed-originate", 0)
+        self.commands.originate(command)
 
     def _play(self, active: ActiveCall, command: dict[str, Any]) -> None:
-        path = Path(str(command["path"]))
-        if active.bridged:  # talking to an agent: no more hold music or menu prompts
-            return
-        if active.audio is None or active.other_tap is None:
-            active.pending_prompt = command
-            return
-        self._stop_prompt(active, interrupted=True)
-        prompt_id = str(command.get("prompt_id", ""))
-        try:
-            seconds = wav_seconds(path)
-            player = pj.AudioMediaPlayer()
-            player.createPlayer(str(path), pj.PJMEDIA_FILE_NO_LOOP)
-        except (OSError, ValueError, pj.Error) as exc:
-            log.error("prompt %s cannot be played: %s", path.name, exc)
-            self.publish(PromptFinished(call_id=active.call_id, prompt_id=prompt_id))
-            return
-        player.startTransmit(active.audio)
-        player.startTransmit(active.other_tap)  # the recording hears the prompt on our channel
-        active.player = player
-        active.prompt_id = prompt_id
-        active.prompt_ends = time.monotonic() + seconds
-        active.prompt_barge = bool(command.get("barge", True))
+        self.commands.play(active, command)
 
     def _stop_prompt(self, active: ActiveCall, *, interrupted: bool) -> None:
-        player = active.player
-        if player is not None:
-            for port in (active.audio, active.other_tap):
-                if port is not None:
-                    with contextlib.suppress(pj.Error):
-                        player.stopTransmit(port)
-            active.player = None  # a plain pjmedia player: freed here, no Python callbacks
-        if active.prompt_id is not None:
-            prompt_id, active.prompt_id = active.prompt_id, None
-            self.publish(
-                PromptFinished(call_id=active.call_id, prompt_id=prompt_id, interrupted=interrupted)
-            )
+        self.commands.stop_prompt(active, interrupted=interrupted)
 
     def _finish(self, active: ActiveCall, reason: str, status: int) -> None:
         if active.ended:

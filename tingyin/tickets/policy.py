@@ -13,7 +13,6 @@ Plain models only: the rules that read them are in ``tickets.rules`` (and the SL
 from __future__ import annotations
 
 import re
-import tomllib
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -26,6 +25,7 @@ from pydantic import (
     model_validator,
 )
 
+from tingyin.config.files import load_toml_model
 from tingyin.tickets.followup_policy import FollowUpPolicy
 from tingyin.tickets.hours import WEEKDAYS, Calendar, Strict, Weekday, parse_hours
 
@@ -352,17 +352,9 @@ def _cross_check(policy: TicketPolicy) -> list[str]:
 
 def load_ticket_policy(path: Path | None = None) -> TicketPolicy:
     """The policy from ``path`` (default: the packaged one); TicketPolicyError says what's wrong."""
-    path = path or DEFAULT_TICKET_POLICY
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise TicketPolicyError(f"cannot read ticket policy {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TicketPolicyError(f"ticket policy {path} is not valid TOML: {exc}") from None
-    try:
-        return TicketPolicy.model_validate(data)
-    except ValidationError as exc:
-        raise TicketPolicyError(f"ticket policy {path}:\n" + _explain(exc, data)) from None
+    return load_toml_model(
+        path or DEFAULT_TICKET_POLICY, TicketPolicy, "ticket policy", TicketPolicyError, _explain
+    )
 
 
 def _explain(exc: ValidationError, data: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tingyin.ivr.menu import DEFAULT_MENU, MenuError, load_menu
+from tingyin.ivr.menu import DEFAULT_MENU, MenuError, fallback_menu, load_menu
 
 BASE = DEFAULT_MENU.read_text(encoding="utf-8")
 
@@ -101,3 +101,10 @@ def test_the_check_command(tmp_path: Path) -> None:
     bad = subprocess.run([*run, str(path)], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 1
     assert "nodes.ask_order_number.next: unknown node 'nowhere'" in bad.stderr
+
+
+def test_the_fallback_menu_greets_then_queues() -> None:
+    menu = fallback_menu("您好，欢迎致电。")
+    assert menu.start == "welcome"
+    assert menu.node("welcome").next == "to_agent"
+    assert menu.node("to_agent").type == "queue"
