@@ -125,6 +125,7 @@ def acd_for(
         q.name: QueueRules(
             name=q.name, line=q.line, language=q.language, min_level=q.min_level,
             priority_vip=q.priority_vip, priority_urgent_ticket=q.priority_urgent_ticket,
+            announce_every_seconds=q.announce_every_seconds,
         )
         for q in config.queues
     }  # fmt: skip
@@ -191,7 +192,9 @@ async def serve(
         menu_dir = (settings.ivr.menu_file or DEFAULT_MENU).parent
         ivr = IvrService(bus, control, menu, actions, menu_dir)
     acd = acd_for(settings, queue_config, db, bus, listener.send_command, supervisor.worker_of)
-    acd.on_answered = ivr.release if ivr is not None else None
+    if ivr is not None:
+        acd.on_answered = ivr.release
+        ivr.queue_place = acd.place_of
     listener.on_audio = audio.on_audio
     asr = asr_service(settings, bus)
     if asr is not None:

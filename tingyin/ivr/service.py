@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from tingyin.bus import EventBus
 from tingyin.bus.events import CallRinging, TranscriptFinal
 from tingyin.ivr.actions import HubIvrActions
 from tingyin.ivr.menu import Menu
-from tingyin.ivr.session import IvrSession
+from tingyin.ivr.session import IvrSession, QueuePlace
 from tingyin.telephony.control import CallControl, CallHandle
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ class IvrService:
         self._warm: asyncio.Task[None] | None = None
         self.sessions: dict[str, IvrSession] = {}
         self._walks: dict[str, asyncio.Task[None]] = {}
+        # The ACD's answer to "where does this caller stand" (ahead, expected s, every s).
+        self.queue_place: Callable[[str], tuple[int, float, float] | None] | None = None
         bus.subscribe(CallRinging, self._on_ringing)
         bus.subscribe(TranscriptFinal, self._on_words)
 
@@ -87,6 +90,10 @@ class IvrService:
         if key is not None:
             await session.handle.press(key)
 
+    def _place(self, call_id: str) -> QueuePlace | None:
+        place = self.queue_place(call_id) if self.queue_place is not None else None
+        return QueuePlace(*place) if place is not None else None
+
     async def _walk(self, handle: CallHandle, caller: str) -> None:
         try:
             if not await handle.wait_answered(ANSWER_WAIT_S):
@@ -95,6 +102,7 @@ class IvrService:
                 self.menu, handle, self.actions, self.bus.publish,
                 caller=caller, menu_dir=self.menu_dir,
             )  # fmt: skip
+            session.place_in_queue = self._place
             self.sessions[handle.call_id] = session
             await session.run()
         finally:

@@ -10,17 +10,33 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from tingyin.bus.events import CallQueued, Event, IvrEnded, IvrStep
 from tingyin.ivr.menu import ChooseNode, CollectNode, Menu, MenuNode, RemedyNode
+from tingyin.ivr.speech import read_count, read_minutes
 from tingyin.telephony.control import CallGone, CallHandle
 
 log = logging.getLogger(__name__)
 
 MAX_STEPS = 200  # a menu that loops forever (9 → welcome → 9 …) still ends
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    """A waiting caller's place: callers ahead and the expected wait, said every so often."""
+
+    ahead: int
+    expected_seconds: float
+    every_seconds: float = 30.0
+
+    def sentence(self) -> str:
+        minutes = max(1, round(self.expected_seconds / 60))
+        return (f"您前面还有{read_count(self.ahead)}位客户在等待，"
+                f"预计等待{read_minutes(minutes)}，请您稍候。")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -69,6 +85,8 @@ class IvrSession:
         self.walk = _Walk()
         self.started = time.monotonic()
         self.words: dict[str, str] = dict(menu.defaults.speech)  # what may be said right now
+        # Where the caller stands once queued (the ACD answers); None: no announcements.
+        self.place_in_queue: Callable[[str], QueuePlace | None] | None = None
 
     @property
     def call_id(self) -> str:
@@ -250,10 +268,17 @@ class IvrSession:
         await self.handle.play(await self.actions.prompt(text))
 
     async def _hold(self) -> None:
-        """Music until an agent takes the call (agents' queues) or the caller hangs up."""
+        """Music until an agent takes the call (agents' queues) or the caller hangs up; now and
+        then where they stand in the queue, when someone is ahead of them."""
         try:
             music = await self.actions.hold_music()
+            said_at = -1e9
             while True:
+                place = self.place_in_queue(self.call_id) if self.place_in_queue else None
+                if place is not None and time.monotonic() - said_at >= place.every_seconds:
+                    said_at = time.monotonic()
+                    if place.ahead > 0:
+                        await self.handle.play(await self.actions.prompt(place.sentence()))
                 await self.handle.play(music, barge=False)
         except CallGone:
             return

@@ -72,7 +72,7 @@ def _read_section(n: int, *, leading: bool) -> str:
     return "".join(parts)
 
 
-def _read_count(n: int) -> str:
+def read_count(n: int) -> str:
     """Read a quantity before a measure word: exactly 2 is 两 (两小时, 两元)."""
     return "两" if n == 2 else read_integer(n)
 
@@ -140,9 +140,9 @@ def read_minutes(minutes: int) -> str:
     if minutes < 0:
         raise ValueError(f"a duration cannot be negative: {minutes}")
     hours, rest = divmod(minutes, 60)
-    text = f"{_read_count(hours)}小时" if hours else ""
+    text = f"{read_count(hours)}小时" if hours else ""
     if rest or not hours:
-        text += f"{_read_count(rest)}分钟"
+        text += f"{read_count(rest)}分钟"
     return text
 
 
@@ -156,14 +156,14 @@ def read_amount_fen(fen: int) -> str:
     jiao, fen_digit = divmod(cents, 10)
     parts: list[str] = []
     if yuan:
-        parts.append(f"{_read_count(yuan)}元")
+        parts.append(f"{read_count(yuan)}元")
     if jiao:
-        parts.append(f"{_read_count(jiao)}角")
+        parts.append(f"{read_count(jiao)}角")
     if fen_digit:
         if yuan and not jiao:
             parts.append(f"零{_DIGITS[fen_digit]}分")
         else:
-            parts.append(f"{_read_count(fen_digit)}分")
+            parts.append(f"{read_count(fen_digit)}分")
     return "".join(parts)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -50,6 +51,7 @@ class QueueRules:
     min_level: int = 1
     priority_vip: int = 10
     priority_urgent_ticket: int = 20
+    announce_every_seconds: float = 30.0  # 0: never
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,7 @@ class Acd:
         self._pops: dict[str, CallerContextReady] = {}
         self._wrap_ups: dict[int, asyncio.TimerHandle] = {}
         self._lock = asyncio.Lock()
+        self._recent_waits: deque[float] = deque(maxlen=20)
         self._task: asyncio.Task[None] | None = None
         bus.subscribe(CallQueued, self._on_queued)
         bus.subscribe(CallerContextReady, self._on_pop)
@@ -131,6 +134,17 @@ class Acd:
         bus.subscribe(AgentStateChanged, self._on_agent)
         bus.subscribe(CallEnded, self._on_gone)
         bus.subscribe(CallFailed, self._on_gone)
+
+    def place_of(self, call_id: str) -> tuple[int, float, float] | None:
+        """(callers ahead in the same queue, expected wait in seconds, announce interval) for a
+        waiting call; the wait from how long recent callers waited (60 s a head before any)."""
+        me = self.waiting.get(call_id)
+        if me is None or not me.queue.announce_every_seconds:
+            return None
+        line = [w for w in next_in_line(list(self.waiting.values())) if w.queue == me.queue]
+        ahead = line.index(me)
+        per_head = sum(self._recent_waits) / len(self._recent_waits) if self._recent_waits else 60
+        return ahead, (ahead + 1) * per_head, me.queue.announce_every_seconds
 
     async def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._tick(), name="acd")
@@ -168,6 +182,7 @@ class Acd:
             if waiting is not None:
                 self.waiting.pop(event.call_id, None)
                 waited = (event.at - waiting.since).total_seconds()
+                self._recent_waits.append(waited)
                 self.bus.publish(QueueLeft(call_id=event.call_id, queue=waiting.queue.name,
                                            outcome="answered", waited_seconds=round(waited, 3),
                                            agent_id=event.agent_id))  # fmt: skip

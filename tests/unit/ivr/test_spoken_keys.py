@@ -70,8 +70,10 @@ class StandInWorker:
 class Actions:
     def __init__(self, wav: Path) -> None:
         self.wav = wav
+        self.said: list[str] = []
 
     async def prompt(self, text: str) -> Path:
+        self.said.append(text)
         return self.wav
 
     async def hold_music(self) -> Path:
@@ -107,13 +109,17 @@ def wav(tmp_path: Path) -> Path:
     return path
 
 
-async def walk(wav: Path, said: str) -> tuple[list[Event], StandInWorker]:
+async def walk(
+    wav: Path, said: str, place: tuple[int, float, float] | None = None
+) -> tuple[list[Event], StandInWorker, Actions]:
     bus = EventBus(asyncio.get_running_loop())
     bus.start()
     worker = StandInWorker(bus)
     control = CallControl(bus, worker.send, lambda: 0, OutboundSettings())
     menu = load_menu()
-    service = IvrService(bus, control, menu, Actions(wav), Path("."))  # type: ignore[arg-type]
+    actions = Actions(wav)
+    service = IvrService(bus, control, menu, actions, Path("."))  # type: ignore[arg-type]
+    service.queue_place = (lambda _call_id: place) if place else None
     seen: list[Event] = []
 
     async def keep(event: Event) -> None:
@@ -129,15 +135,17 @@ async def walk(wav: Path, said: str) -> tuple[list[Event], StandInWorker]:
         await asyncio.sleep(0.05)
         if any(isinstance(e, IvrEnded) for e in seen):
             break
+    if place:
+        await asyncio.sleep(1.0)  # on hold: music, and now and then the place in the queue
     bus.publish(CallEnded(call_id=CALL, reason="hangup"))  # the caller leaves the hold music
     await asyncio.sleep(0.1)
     await service.stop()
     await bus.stop()
-    return seen, worker
+    return seen, worker, actions
 
 
 def test_saying_ren_gong_goes_to_an_agent(wav: Path) -> None:
-    seen, worker = asyncio.run(walk(wav, "我 要 转 人工"))
+    seen, worker, _ = asyncio.run(walk(wav, "我 要 转 人工"))
     path = [e.node for e in seen if isinstance(e, IvrStep) and e.result != "timeout"]
     assert path[:2] == ["welcome", "to_agent"]
     assert [e.queue for e in seen if isinstance(e, CallQueued)] == ["customer"]
@@ -147,13 +155,19 @@ def test_saying_ren_gong_goes_to_an_agent(wav: Path) -> None:
 
 
 def test_a_menus_own_words(wav: Path) -> None:
-    seen, _ = asyncio.run(walk(wav, "查 订单"))
+    seen, _, _ = asyncio.run(walk(wav, "查 订单"))
     steps = [(e.node, e.result) for e in seen if isinstance(e, IvrStep)]
     assert steps[:2] == [("welcome", ""), ("order_by_caller", "key:1")]
 
 
 def test_other_talk_does_nothing(wav: Path) -> None:
-    seen, _ = asyncio.run(walk(wav, "今天 天气 不错"))
+    seen, _, _ = asyncio.run(walk(wav, "今天 天气 不错"))
     steps = [(e.node, e.result) for e in seen if isinstance(e, IvrStep)]
     assert ("order_by_caller", "key:1") not in steps
     assert steps[0] == ("welcome", "")
+
+
+def test_on_hold_the_caller_hears_their_place(wav: Path) -> None:
+    _seen, _worker, actions = asyncio.run(walk(wav, "人工", place=(1, 100.0, 0.4)))
+    places = [text for text in actions.said if text.startswith("您前面")]
+    assert places and places[0] == "您前面还有一位客户在等待，预计等待两分钟，请您稍候。"
