@@ -118,3 +118,24 @@ def test_an_agent_goes_ready_then_on_a_break_and_follows_the_system(
     offline.click()
     expect(label).to_have_text("Offline")
     assert stored(desk_app, uid) == ("offline", "")
+
+
+def test_the_call_the_acd_rings_me_for_takes_my_screen(page: Page, desk_app: ServedApp) -> None:
+    from tests.e2e.test_desk import wait_live
+    from tingyin.bus.events import AgentLeg, CallRinging
+
+    uid = agent_id(desk_app)
+    log_in(page, desk_app.base_url, AGENT, PASSWORD)
+    expect(page.locator("#user-name")).to_have_text("王小听")
+    wait_live(page)
+    for call_id, caller in (("mine-1", "13811112222"), ("other-1", "13933334444")):
+        desk_app.bus.publish(CallRinging(call_id=call_id, sip_call_id=call_id, worker=0,
+                                         caller=caller, dialed="4008001234"))  # fmt: skip
+    expect(page.get_by_test_id("caller-number")).to_have_text("139****4444")  # the newest
+    desk_app.bus.publish(AgentLeg(call_id="mine-1", leg_id="l" * 32, state="ringing",
+                                  agent_id=uid))  # fmt: skip
+    expect(page.get_by_test_id("caller-number")).to_have_text("138****2222")
+    expect(page.get_by_test_id("caller-flags")).to_contain_text("分配给您")
+    desk_app.bus.publish(AgentLeg(call_id="mine-1", leg_id="l" * 32, state="failed",
+                                  agent_id=uid, reason="no-answer"))  # fmt: skip
+    expect(page.get_by_test_id("caller-flags")).not_to_contain_text("分配给您")

@@ -288,6 +288,18 @@ const HANDLERS = {
     else call.partials.delete(e.leg);
     if (call.id === shownId) drawTranscript();
   },
+  AgentLeg(e) { // the ACD rings an agent's phone for this call: mine takes my screen
+    const call = calls.get(e.call_id);
+    if (!call || !me || e.agent_id !== me.id) return;
+    if (e.state === "ringing" || e.state === "answered") {
+      call.mine = true;
+      pinned = false;
+      follow(call);
+    } else {
+      call.mine = false; // rang out, or the call is over
+    }
+    drawAll();
+  },
   AgentStateChanged(e) {
     if (me && e.user_id === me.id) setAgent(e); // other agents' states: the supervisors' pages
   },
@@ -420,6 +432,7 @@ function drawBanner(call, context) {
 
   const flags = (context?.flags || []).map((flag) => tag(label("flag", flag), `tag-${flag}`));
   if (context?.via_binding) flags.push(tag(t("desk.viaBinding"), "tag-binding"));
+  if (call?.mine && !search) flags.unshift(tag(t("desk.offeredToMe"), "tag-mine"));
   if (context?.calls_24h > 0) flags.push(tag(t("desk.calls24h", { n: context.calls_24h }), "tag-repeat"));
   $("caller-flags").replaceChildren(...flags);
 
