@@ -165,3 +165,65 @@ def test_ring_no_answer_moves_on_and_the_next_agent_talks_to_the_customer(
     assert best_match(heard_by_agent, said) > 0.5
     assert best_match(left_channel, said) > 0.5
     assert best_match(right_channel, said) < 0.2
+
+
+def new_call(hub: RunningHub, before: set[str]) -> dict[str, Any]:
+    def found() -> dict[str, Any] | None:
+        calls = [c for c in hub.calls() if c["id"] not in before]
+        return calls[0] if calls else None
+
+    call: dict[str, Any] = hub.wait_for("the customer's call", found, 20)
+    return call
+
+
+def leg_events(hub: RunningHub, call_id: str) -> list[tuple[str, int, str]]:
+    events = hub.get(f"/api/calls/{call_id}").json()["events"]
+    return [(e["data"]["state"], e["data"]["agent_id"], e["data"]["reason"])
+            for e in events if e["kind"] == "agent_leg"]  # fmt: skip
+
+
+def test_a_blind_transfer_hands_the_customer_to_another_agent(
+    hub: RunningHub, tmp_path: Path
+) -> None:
+    phones = {name: free_port("udp") for name in AGENTS}
+    for name, port in phones.items():
+        set_phone(hub, name, port)
+    first_id, second_id = (agent_state(hub, name)["user_id"] for name in AGENTS)
+    customer_audio = noise_bursts(30, 3)
+    write_wav_mono(tmp_path / "customer.wav", customer_audio)
+    first = await_test_call(phones["it-agent"], timeout=60)
+    second = await_test_call(phones["it-agent2"], record=tmp_path / "second-heard.wav", timeout=60)
+    before = {c["id"] for c in hub.calls()}
+    try:
+        set_state(hub, "it-agent2", "not_ready", "break")  # the first agent takes the call
+        set_state(hub, "it-agent", "ready")
+        customer = place_test_call(
+            f"sip:4008001234@{hub.sip_host}:{hub.sip_port}", caller="13900008888",
+            play=tmp_path / "customer.wav", press=("1.5:0",), hangup_after=24, wait=False,
+            timeout=60,
+        )  # fmt: skip
+        call_id = new_call(hub, before)["id"]
+        talking = ("answered", first_id, "")
+        hub.wait_for("the first agent talking", lambda: talking in leg_events(hub, call_id), 30)
+        set_state(hub, "it-agent2", "ready")
+        auth = {"Authorization": f"Bearer {agent_token(hub, 'it-agent')}"}
+        url = f"{hub.http_url}/api/calls/{call_id}/transfer"
+        refused = httpx.post(url, json={"queue": "nowhere"}, headers=auth, timeout=10)
+        assert refused.status_code == 422, refused.text
+        moved = httpx.post(url, json={"agent_id": second_id}, headers=auth, timeout=10)
+        assert moved.status_code == 202, moved.text
+        talking = ("answered", second_id, "")
+        hub.wait_for("the second agent talking", lambda: talking in leg_events(hub, call_id), 30)
+        outcome = caller_outcome(customer, timeout=90)
+        caller_outcome(first, timeout=30)
+        caller_outcome(second, timeout=30)
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.kill()
+    assert outcome["answered"] and outcome["seconds"] > 20  # the customer stayed on throughout
+    legs = leg_events(hub, call_id)
+    assert ("ended", first_id, "transferred") in legs
+    assert legs.index(("ended", first_id, "transferred")) < legs.index(("answered", second_id, ""))
+    heard, _ = read_wav_mono(tmp_path / "second-heard.wav")
+    assert best_match(heard, customer_audio[20 * RATE : 22 * RATE]) > 0.5

@@ -91,6 +91,15 @@ class QueueLeft(CallEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TransferRequested(CallEvent):
+    """Hand the customer on (blind transfer): to a queue, or to one agent (``agent_id``)."""
+
+    queue: str = ""
+    agent_id: int = 0
+    by_user: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
 class AgentLeg(CallEvent):
     """The leg that rings an agent's phone for a customer's call (``call_id``), and what became
     of it: ringing → answered (bridged: the agent talks to the customer) → ended, or failed."""
@@ -271,6 +280,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     IvrEnded,
     CallQueued,
     QueueLeft,
+    TransferRequested,
     AgentLeg,
     CallEnded,
     CallFailed,

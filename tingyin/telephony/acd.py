@@ -33,6 +33,7 @@ from tingyin.bus.events import (
     CallFailed,
     CallQueued,
     QueueLeft,
+    TransferRequested,
     utcnow,
 )
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 SendCommand = Callable[[int, dict[str, Any]], Awaitable[bool]]
 WorkerOf = Callable[[str], int | None]
 TICK_S = 1.0
+TRANSFER_PRIORITY = 50  # a transferred caller has waited once already
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class Waiting:
     priority: int = 0
     tried: set[int] = field(default_factory=set)
     offer: tuple[str, int] | None = None  # (leg id, agent id) while an agent's phone rings
+    only_agent: int = 0  # a transfer to one agent: wait for them, nobody else
 
 
 def next_in_line(waiting: list[Waiting]) -> list[Waiting]:
@@ -127,11 +130,13 @@ class Acd:
         self._wrap_ups: dict[int, asyncio.TimerHandle] = {}
         self._lock = asyncio.Lock()
         self._recent_waits: deque[float] = deque(maxlen=20)
+        self._transfers: dict[str, TransferRequested] = {}  # released agent → requeue
         self._task: asyncio.Task[None] | None = None
         bus.subscribe(CallQueued, self._on_queued)
         bus.subscribe(CallerContextReady, self._on_pop)
         bus.subscribe(AgentLeg, self._on_leg)
         bus.subscribe(AgentStateChanged, self._on_agent)
+        bus.subscribe(TransferRequested, self._on_transfer)
         bus.subscribe(CallEnded, self._on_gone)
         bus.subscribe(CallFailed, self._on_gone)
 
@@ -200,14 +205,36 @@ class Acd:
             await self.dispatch()
         elif event.state == "ended":
             await self._agent(self.directory.wrap_up, event.agent_id)
+            transfer = self._transfers.pop(event.call_id, None)
+            if transfer is not None and event.reason == "transferred":
+                self._requeue(transfer, event.agent_id)
+                await self.dispatch()
             loop = asyncio.get_running_loop()
             self._wrap_ups[event.agent_id] = loop.call_later(
                 self.wrap_up_seconds,
                 lambda: loop.create_task(self._wrap_up_over(event.agent_id)),
             )
 
+    async def _on_transfer(self, event: TransferRequested) -> None:
+        """Blind transfer: the worker lets the agent go (the leg ends "transferred"), then the
+        caller waits again — in the queue named, or for one agent — ahead of new callers."""
+        worker = self._worker_of(event.call_id)
+        if worker is None or event.call_id in self.waiting:
+            return
+        self._transfers[event.call_id] = event
+        if not await self._send(worker, {"command": "release_agent", "call_id": event.call_id}):
+            self._transfers.pop(event.call_id, None)
+
+    def _requeue(self, transfer: TransferRequested, from_agent: int) -> None:
+        rules = self.queues.get(transfer.queue) or next(iter(self.queues.values()))
+        waiting = Waiting(transfer.call_id, rules, transfer.at, priority=TRANSFER_PRIORITY)
+        waiting.tried.add(from_agent)
+        waiting.only_agent = transfer.agent_id
+        self.waiting[transfer.call_id] = waiting
+
     async def _on_gone(self, event: CallEnded | CallFailed) -> None:
         self._pops.pop(event.call_id, None)
+        self._transfers.pop(event.call_id, None)
         waiting = self.waiting.pop(event.call_id, None)
         if waiting is None:
             return
@@ -226,6 +253,8 @@ class Acd:
                 if waiting.offer is not None or waiting.call_id not in self.waiting:
                     continue
                 candidates = await asyncio.to_thread(self.directory.ready, waiting.queue)
+                if waiting.only_agent:
+                    candidates = [c for c in candidates if c.agent_id == waiting.only_agent]
                 agent = pick_agent(candidates, waiting.tried | ringing)
                 if agent is None:
                     continue

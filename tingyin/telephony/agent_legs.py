@@ -64,6 +64,16 @@ class AgentLegs:
         if leg is not None and not leg.ended:
             _hangup(leg.call)
 
+    def release(self, call_id: str) -> None:
+        """Let the agent go but keep the customer (a transfer): the leg ends, the call stays."""
+        customer = self.worker.calls.get(call_id)
+        leg = self.worker.calls.get(customer.agent_leg or "") if customer else None
+        if customer is None or leg is None or leg.ended:
+            return
+        self._unbridge(customer, leg)
+        leg.end_reason = "transferred"
+        _hangup(leg.call)
+
     def answered(self, leg: ActiveCall) -> None:
         leg.ring_deadline = 0.0
         self._maybe_bridge(leg)
@@ -87,10 +97,12 @@ class AgentLegs:
         if customer is not None:
             self._unbridge(customer, leg)
             customer.agent_leg = None
+        bridged = bridged or leg.end_reason == "transferred"  # unbridged just before it ended
         state = "ended" if bridged else "failed"
         why = leg.end_reason or (("agent-hangup" if bridged else reason) or "failed")
         self._tell(leg.parent or "", leg.call_id, state, leg.agent_id, why)
-        if bridged and customer is not None and not customer.ended:
+        transferred = leg.end_reason == "transferred"
+        if bridged and customer is not None and not customer.ended and not transferred:
             _hangup(customer.call)
 
     def customer_finished(self, customer: ActiveCall) -> None:

@@ -449,6 +449,8 @@ class MediaWorker:
                     self._play(active, command)
             elif name == "connect_agent":
                 self.legs.offer(command)
+            elif name == "release_agent":
+                self.legs.release(str(command.get("call_id")))
             elif name == "drop_agent":
                 self.legs.drop(str(command.get("call_id")))
             elif name == "stop_prompt":

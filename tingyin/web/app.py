@@ -18,6 +18,7 @@ from tingyin.bus import EventBus
 from tingyin.ivr import api as ivr_api
 from tingyin.screenpop import api as screenpop_api
 from tingyin.telephony import api as telephony_api
+from tingyin.telephony import transfer_api
 from tingyin.tickets import api as tickets_api
 from tingyin.tickets import followup_api
 from tingyin.web import api as web_api
@@ -37,6 +38,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     screenpop_api.router,
     tickets_api.router,
     followup_api.router,
+    transfer_api.router,
     ivr_api.router,
     agents_api.router,
 )
