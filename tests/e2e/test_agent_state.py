@@ -1,21 +1,35 @@
-"""The agent's state control on the desk (就绪 / 示忙 / 离线) in headless Chromium.
+"""The agent's state control on the desk (就绪 / 示忙 / 离线) in headless Chromium, and the
+transfer (转接) of a call the ACD connected the agent to.
 
 The web app alone: the agent changes their own state through the page; the system's moves (the
-ACD ringing them, connecting a call) arrive as ``AgentStateChanged`` events the test publishes.
+ACD ringing them, connecting a call) arrive as ``AgentStateChanged`` events the test publishes,
+and the states the transfer API checks are written through ``agents.actions`` as the ACD would.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.e2e.conftest import AGENT, PASSWORD, ServedApp, log_in, screenshot
+from tingyin.accounts.actions import create_user
 from tingyin.accounts.queries import user_by_name
-from tingyin.bus.events import AgentStateChanged
-from tingyin.store.models import AgentProfile
+from tingyin.agents.actions import set_state, state_event
+from tingyin.agents.config import load_queue_config
+from tingyin.bus.events import (
+    AgentLeg,
+    AgentStateChanged,
+    CallAnswered,
+    CallRinging,
+    TransferRequested,
+)
+from tingyin.store.models import AgentProfile, User
+from tingyin.telephony.actions import apply_call_event
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -139,3 +153,100 @@ def test_the_call_the_acd_rings_me_for_takes_my_screen(page: Page, desk_app: Ser
     desk_app.bus.publish(AgentLeg(call_id="mine-1", leg_id="l" * 32, state="failed",
                                   agent_id=uid, reason="no-answer"))  # fmt: skip
     expect(page.get_by_test_id("caller-flags")).not_to_contain_text("分配给您")
+
+
+def test_an_agent_transfers_the_call_the_acd_gave_them(page: Page, desk_app: ServedApp) -> None:
+    from tests.e2e.test_desk import wait_live
+
+    bus, config, uid = desk_app.bus, load_queue_config(), agent_id(desk_app)
+    call_id, leg_id = uuid.uuid4().hex, uuid.uuid4().hex
+    with desk_app.db.session() as session:  # a colleague who is ready: a possible target
+        colleague = create_user(session, "agent-e2e-2", PASSWORD, "agent", display_name="李小帮")
+        set_state(session, config, colleague.id, "ready", now=datetime.now(UTC))
+        colleague_id = colleague.id
+    heard: list[TransferRequested] = []
+    arrived = threading.Event()
+
+    async def on_transfer(event: TransferRequested) -> None:
+        heard.append(event)
+        arrived.set()
+
+    unsubscribe = bus.subscribe(TransferRequested, on_transfer)
+    try:
+        log_in(page, desk_app.base_url, AGENT, PASSWORD)
+        expect(page.locator("#user-name")).to_have_text("王小听")
+        wait_live(page)
+        # A call the hub has recorded (answered by the IVR) waits; the ACD offers it to this
+        # agent.
+        ring = CallRinging(call_id=call_id, sip_call_id=f"sip-{call_id}", worker=0,
+                           caller="13855556666", dialed="4008001234")  # fmt: skip
+        answered = CallAnswered(call_id=call_id, codec="PCMU")
+        with desk_app.db.session() as session:
+            for call_event in (ring, answered):
+                apply_call_event(session, call_event)
+            for state in ("ready", "ringing"):
+                set_state(session, config, uid, state, now=datetime.now(UTC), by="system",
+                          call_id=call_id)  # fmt: skip
+        bus.publish(ring)
+        bus.publish(answered)
+        bus.publish(AgentLeg(call_id=call_id, leg_id=leg_id, state="ringing", agent_id=uid))
+        flags, opener = page.get_by_test_id("caller-flags"), page.get_by_test_id("transfer-open")
+        expect(flags).to_contain_text("分配给您")
+        expect(opener).to_be_hidden()  # ringing: nothing to transfer yet
+
+        # The agent answers: the button shows. The ACD has not yet stored the agent as on the
+        # call, so the server refuses and the page says why.
+        bus.publish(AgentLeg(call_id=call_id, leg_id=leg_id, state="answered", agent_id=uid))
+        expect(opener).to_be_visible()
+        expect(opener).to_have_text("转接")
+        opener.click()
+        panel = page.get_by_test_id("transfer-panel")
+        expect(panel).to_be_visible()
+        queue, other = page.get_by_test_id("transfer-queue"), page.get_by_test_id("transfer-agent")
+        expect(queue.locator("option")).to_have_text(
+            ["选择队列", "顾客热线", "骑手专线", "商家专线", "VIP 专席"]
+        )
+        expect(other.locator("option")).to_have_text(["选择空闲坐席", "李小帮"])  # not oneself
+        submit = page.get_by_test_id("transfer-submit")
+        expect(submit).to_be_disabled()
+        other.select_option(str(colleague_id))
+        queue.select_option("customer")  # a queue or an agent, not both
+        expect(other).to_have_value("")
+        expect(submit).to_be_enabled()
+        submit.click()
+        error = page.get_by_test_id("transfer-error")
+        expect(error).to_have_text("转接失败：only the agent on the call or a supervisor")
+        expect(panel).to_be_visible()
+
+        # Now the store has the agent on the call: the transfer goes through.
+        with desk_app.db.session() as session:
+            profile = set_state(session, config, uid, "on_call", now=datetime.now(UTC),
+                                by="system", call_id=call_id)  # fmt: skip
+            bus.publish(state_event(session.get_one(User, uid), profile))
+        expect(page.get_by_test_id("state-label")).to_have_text("通话中")
+        other.select_option(str(colleague_id))  # a new choice clears the old refusal
+        expect(error).to_be_hidden()
+        queue.select_option("customer")
+        expect(queue).to_have_value("customer")
+        shot = screenshot(page, "desk-transfer.png")
+        assert shot.stat().st_size > 10_000
+        submit.click()
+        done = page.get_by_test_id("transfer-done")
+        expect(done).to_have_text("已转接 · 顾客热线")
+        expect(opener).to_be_hidden()
+        expect(panel).to_be_hidden()
+        assert arrived.wait(5), "no TransferRequested on the bus"
+        (event,) = heard  # the refused attempt published nothing
+        assert (event.call_id, event.queue, event.agent_id, event.by_user) == (
+            call_id,
+            "customer",
+            0,
+            uid,
+        )
+        # The worker releases the agent's leg: the call is no longer mine, still transferred.
+        bus.publish(AgentLeg(call_id=call_id, leg_id=leg_id, state="ended", agent_id=uid))
+        expect(flags).not_to_contain_text("分配给您")
+        expect(done).to_be_visible()
+        expect(opener).to_be_hidden()
+    finally:
+        unsubscribe()

@@ -1,5 +1,6 @@
 """Agent routes: my state (就绪 / 示忙 / 离线), everyone's states for supervisors, the profile
-an admin sets (extension, phone, skills), and the state history with durations."""
+an admin sets (extension, phone, skills), the state history with durations, and for anyone
+logged in the queues and the ready agents a call can be transferred to."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from tingyin.agents.actions import (
@@ -54,6 +56,20 @@ def queue_config(request: Request) -> QueueConfig:
 
 
 Config = Annotated[QueueConfig, Depends(queue_config)]
+
+
+class QueueOut(BaseModel):
+    name: str
+    zh: str
+    en: str
+
+
+class AvailableAgentOut(BaseModel):
+    """A transfer target: who, and nothing about how to reach them (no extension, no URI)."""
+
+    user_id: int
+    display_name: str  # the user name when the user has no display name
+    state: str
 
 
 def _out(user: User, profile: AgentProfile | None, now: datetime) -> AgentOut:
@@ -122,6 +138,26 @@ def change_my_state(
     if was != (profile.state, profile.state_reason):
         bus.publish(state_event(user, profile))
     return _me(user, profile, config, now)
+
+
+@router.get("/api/queues", response_model=list[QueueOut])
+def list_queues(config: Config) -> list[QueueOut]:
+    """The queues of the queue file, in its order, with their labels (any logged-in role)."""
+    return [QueueOut(name=q.name, zh=q.zh, en=q.en) for q in config.queues]
+
+
+@router.get("/api/agents/available", response_model=list[AvailableAgentOut])
+def available_agents(user: CurrentUser, session: DbSession) -> list[AvailableAgentOut]:
+    """The other active agents who are ready now, by user name: whom a call can go to."""
+    return [
+        AvailableAgentOut(
+            user_id=other.id,
+            display_name=other.display_name or other.username,
+            state=profile.state,
+        )
+        for other, profile in agents(session)
+        if profile is not None and profile.state == "ready" and other.active and other.id != user.id
+    ]
 
 
 @router.get("/api/agents", response_model=list[AgentRowOut])

@@ -195,3 +195,53 @@ def test_the_state_history_with_durations(client: TestClient, login: Login, db: 
 def test_every_staff_role_sees_agent_states() -> None:
     event = AgentStateChanged(user_id=1, username="u", display_name="u", state="ready")
     assert all(may_see(role, event) for role in ROLES)
+
+
+def test_every_role_reads_the_queues(client: TestClient, login: Login) -> None:
+    for role in ROLES:
+        response = client.get("/api/queues", headers=login(role))
+        assert response.status_code == 200, role
+        queues = response.json()
+        assert [q["name"] for q in queues] == ["customer", "rider", "merchant", "vip"]
+        assert queues[0] == {"name": "customer", "zh": "顾客热线", "en": "Customers"}
+        assert all(set(q) == {"name", "zh", "en"} for q in queues)  # no routing rules
+    assert client.get("/api/queues").status_code == 401
+
+
+def test_the_ready_agents_a_call_can_go_to(client: TestClient, login: Login, db: Database) -> None:
+    agent, supervisor, qa, admin = (login(r) for r in ("agent", "supervisor", "qa", "admin"))
+    ids = {role: user_id(db, f"u-{role}") for role in ("agent", "supervisor", "qa", "admin")}
+    for role in ("agent", "supervisor"):  # a supervisor with a profile takes calls too
+        uri = f"sip:80{ids[role]:02d}@127.0.0.1:5080"
+        body = {"extension": f"80{ids[role]:02d}", "phone_uri": uri}
+        assert client.put(f"/api/agents/{ids[role]}", json=body, headers=admin).status_code == 200
+    assert client.get("/api/agents/available", headers=agent).json() == []  # all offline
+    for headers in (agent, supervisor, admin):
+        assert post_state(client, headers, "ready")[0] == 200
+    post_state(client, qa, "ready")
+    post_state(client, qa, "not_ready", "lunch")
+
+    response = client.get("/api/agents/available", headers=agent)
+    assert response.status_code == 200, response.text
+    rows = response.json()
+    assert [r["user_id"] for r in rows] == [ids["admin"], ids["supervisor"]]  # by user name
+    assert rows[1] == {"user_id": ids["supervisor"], "display_name": "supervisor 张",
+                       "state": "ready"}  # fmt: skip
+    assert all(set(r) == {"user_id", "display_name", "state"} for r in rows)
+    assert "sip:" not in response.text  # how to reach an agent is for supervisors only
+    # Oneself is never a target; every role may ask (QA, not ready, sees the ready ones).
+    seen = {
+        role: [r["user_id"] for r in client.get("/api/agents/available", headers=h).json()]
+        for role, h in (("supervisor", supervisor), ("qa", qa), ("admin", admin))
+    }
+    assert seen == {
+        "supervisor": [ids["admin"], ids["agent"]],
+        "qa": [ids["admin"], ids["agent"], ids["supervisor"]],
+        "admin": [ids["agent"], ids["supervisor"]],
+    }
+    # Not ready, or a deactivated user: gone from the list.
+    post_state(client, supervisor, "not_ready", "break")
+    with db.session() as session:
+        session.get_one(User, ids["admin"]).active = False
+    assert client.get("/api/agents/available", headers=agent).json() == []
+    assert client.get("/api/agents/available").status_code == 401

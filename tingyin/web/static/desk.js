@@ -1,10 +1,13 @@
 // The agent desk: the ringing or current call's screen pop (caller, orders, suggestion), its live
-// transcript, a form to record a ticket (工单) for the call, a search box, and the agent's own
-// state (就绪 / 示忙 / 离线). Fed by /ws/events; after a reload, by the calls, context and agent
-// APIs.
+// transcript, a form to record a ticket (工单) for the call, a search box, the transfer (转接) of
+// a call the ACD connected me to, and the agent's own state (就绪 / 示忙 / 离线, in
+// agent-state.js). Fed by /ws/events; after a reload, by the calls, context and agent APIs.
 // Everything is drawn with textContent (never innerHTML): names, remarks and numbers come from
 // customers and merchants.
 import { bindLogout, drawAccount } from "./account.js";
+import {
+  bindAgentState, currentAgent, drawAgentState, loadAgentState, setAgent, tickAgent,
+} from "./agent-state.js";
 import {
   applyTranslations, bindLangToggle, formatClock, formatSeconds, has, initLang, t,
 } from "./i18n.js";
@@ -29,6 +32,10 @@ const fetching = new Map(); // call id → its fetch from the API, while it runs
 let ticketMeta = null; // GET /api/tickets/meta: categories, parties, statuses with labels
 let ticketMetaFailed = false;
 let ticketFormKey = ""; // which call, language and draft version the form's fields show
+let transferQueues = null; // GET /api/queues: [{ name, zh, en }], loaded when first needed
+let transferAgents = null; // GET /api/agents/available, then followed by AgentStateChanged
+let transferLoadError = "";
+let transferFormKey = ""; // which language and targets the transfer selects show
 
 const $ = (id) => document.getElementById(id);
 
@@ -104,6 +111,9 @@ function newCall(id, fields = {}) {
     answeredAt: null,
     endedAt: null,
     reason: "",
+    mine: false, // the ACD rings (or rang) my phone for it (AgentLeg for my id)
+    connected: false, // my agent leg was answered: I talk to the caller
+    transfer: null, // the transfer panel's state for this call (see newTransfer)
     context: null, // the latest CallerContextReady
     ticket: null, // the ticket form's draft for this call (see newDraft)
     createdTickets: [], // numbers of the tickets recorded on this call
@@ -292,16 +302,20 @@ const HANDLERS = {
     const call = calls.get(e.call_id);
     if (!call || !me || e.agent_id !== me.id) return;
     if (e.state === "ringing" || e.state === "answered") {
+      if (e.state === "ringing" && call.transfer?.done) call.transfer = null; // offered again
       call.mine = true;
+      call.connected = e.state === "answered";
       pinned = false;
       follow(call);
     } else {
-      call.mine = false; // rang out, or the call is over
+      call.mine = false; // rang out, or the call is over (transferred, hung up)
+      call.connected = false;
     }
     drawAll();
   },
   AgentStateChanged(e) {
-    if (me && e.user_id === me.id) setAgent(e); // other agents' states: the supervisors' pages
+    if (me && e.user_id === me.id) setAgent(e);
+    else followAvailable(e); // other agents: whom I may transfer to (and the supervisors' pages)
   },
   dropped() { // the server's outbox overflowed: catch up from the store
     loadActiveCalls();
@@ -695,6 +709,7 @@ function drawAll() {
     drawSuggestion(context);
     drawOrders(context);
   }
+  drawTransfer(showView && !search ? call : null);
   drawTicket(showView && !search ? call : null);
   drawHistory(showView ? context : null);
   drawTranscript();
@@ -954,131 +969,179 @@ function closeSearch() {
   drawAll();
 }
 
-// -- the agent's own state (就绪 / 示忙 / 离线) ------------------------------------------------
-// The server keeps it: the page shows the stored state on login (first time: offline), changes
-// it through the API and follows AgentStateChanged for this user (the ACD rings, connects …).
-const AGENT_BUSY = new Set(["ringing", "on_call"]); // only the system moves the agent on
-let agent = null; // GET /api/agents/me, then updated by replies and events
-let clockSkew = 0; // the server's clock minus this browser's, ms (for the time in state)
-let agentPending = false;
-let agentError = "";
-
-function reasonLabel(code) {
-  const found = (agent?.reasons || []).find((r) => r.code === code);
-  if (found) return found[uiLang()];
-  return has(`agentReason.${code}`) ? t(`agentReason.${code}`) : code;
+// -- blind transfer (转接) of the call the ACD connected me to -------------------------------
+// The button shows once my agent leg for the shown call is answered (or, after a reload, while
+// the store says I am on that call). The panel names a queue or one ready agent; the server
+// hands the caller on and my leg ends.
+function newTransfer() {
+  return { open: false, pending: false, error: "", queue: "", agentId: "", done: null };
 }
 
-// Newer news only: a reply can arrive after the event of a later change (the ACD was quick).
-function setAgent(fields, serverNow = null) {
-  if (serverNow) clockSkew = Date.parse(serverNow) - Date.now();
-  // An event without its time: it happened now (a reply from /me without one: never changed).
-  const sinceIso = fields.since ?? (serverNow ? null : new Date(Date.now() + clockSkew).toISOString());
-  const since = sinceIso ? Date.parse(sinceIso) : null;
-  if (agent?.since && since != null && since < Date.parse(agent.since)) return;
-  agent = {
-    ...(agent || {}),
-    state: fields.state,
-    reason: fields.reason || "",
-    since: sinceIso,
-    call_id: fields.call_id || null,
-    ...(fields.reasons ? { reasons: fields.reasons } : {}),
-  };
-  drawAgentState();
+function transferable(call) {
+  if (!call || search || call.state === "ended" || call.transfer?.done) return false;
+  if (call.mine && call.connected) return true;
+  const agent = currentAgent();
+  return agent?.state === "on_call" && agent.call_id === call.id;
 }
 
-async function loadAgentState() {
-  try {
-    const response = await api("/api/agents/me");
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const body = await response.json();
-    agent = null; // the store's word replaces what the page thought
-    setAgent(body, body.now);
-  } catch (error) {
-    console.error(error);
+function queueLabel(name) {
+  const queue = (transferQueues || []).find((q) => q.name === name);
+  return queue ? queue[uiLang()] : name;
+}
+
+function transferTarget(done) {
+  return done.queue ? queueLabel(done.queue) : done.agentName;
+}
+
+function fillTransferForm() {
+  const queues = transferQueues || [];
+  const agents = transferAgents || [];
+  $("transfer-queue").replaceChildren(
+    option("", t("transfer.pickQueue")),
+    ...queues.map((q) => option(q.name, q[uiLang()])),
+  );
+  $("transfer-agent").replaceChildren(
+    option("", t(transferAgents && !agents.length ? "transfer.noAgents" : "transfer.pickAgent")),
+    ...agents.map((a) => option(String(a.user_id), a.display_name)),
+  );
+}
+
+function drawTransfer(call) {
+  const can = transferable(call);
+  const state = call?.transfer;
+  const open = can && Boolean(state?.open);
+  const toggle = $("transfer-open");
+  toggle.hidden = !can;
+  toggle.setAttribute("aria-expanded", String(open));
+  $("transfer-panel").hidden = !open;
+  const done = $("transfer-done");
+  done.hidden = !state?.done || Boolean(search);
+  done.textContent = state?.done
+    ? [t("transfer.done"), transferTarget(state.done)].filter(Boolean).join(" · ")
+    : "";
+  if (!open) return;
+
+  const key = [uiLang(), ...(transferQueues || []).map((q) => q.name), "|",
+    ...(transferAgents || []).map((a) => `${a.user_id}:${a.display_name}`)].join(",");
+  if (key !== transferFormKey) {
+    fillTransferForm();
+    transferFormKey = key;
   }
+  const queue = $("transfer-queue");
+  const agent = $("transfer-agent");
+  queue.value = state.queue;
+  agent.value = state.agentId;
+  queue.disabled = state.pending || !transferQueues?.length;
+  agent.disabled = state.pending || !transferAgents?.length;
+  const submit = $("transfer-submit");
+  submit.disabled = state.pending || !(state.queue || state.agentId);
+  submit.textContent = t(state.pending ? "transfer.submitting" : "transfer.submit");
+  const message = state.error ? t("transfer.failed", { error: state.error }) : transferLoadError;
+  const error = $("transfer-error");
+  error.hidden = !message;
+  error.textContent = message;
 }
 
-async function changeState(state, reason = "") {
-  closeBusyMenu();
-  if (!agent || agentPending) return;
-  agentPending = true;
-  agentError = "";
-  drawAgentState();
-  try {
-    const response = await postJson("/api/agents/me/state", reason ? { state, reason } : { state });
-    const body = await response.json().catch(() => ({}));
-    if (response.ok) setAgent(body, body.now);
-    else agentError = errorText(body, response);
-  } catch (error) {
-    console.error(error);
-    agentError = t("agent.network");
-  }
-  agentPending = false;
-  drawAgentState();
+function shownTransfer() {
+  const call = calls.get(shownId);
+  return transferable(call) ? call : null;
 }
 
-function tickAgent() {
-  const since = agent?.since ? Date.parse(agent.since) - clockSkew : null;
-  $("state-timer").textContent = since == null ? "" : formatSeconds(Math.max(0, Date.now() - since) / 1000);
-}
-
-function drawAgentState() {
-  const state = agent?.state || "offline";
-  const reason = state === "not_ready" ? agent?.reason || "" : "";
-  $("agent-state").dataset.state = state;
-  const chip = $("state-chip");
-  chip.dataset.state = state;
-  chip.dataset.reason = reason;
-  $("state-label").textContent = reason ? reasonLabel(reason) : label("agentState", state);
-  const locked = !agent || agentPending || AGENT_BUSY.has(state);
-  const buttons = { "state-ready": "ready", "state-busy": "not_ready", "state-offline": "offline" };
-  for (const [id, target] of Object.entries(buttons)) {
-    const button = $(id);
-    button.disabled = locked || (target === state && target !== "not_ready");
-    button.setAttribute("aria-pressed", String(target === state));
-  }
-  $("busy-menu").replaceChildren(...(agent?.reasons || []).map((r) => {
-    const item = el("button", "busy-reason", r[uiLang()]);
-    item.type = "button";
-    item.setAttribute("role", "menuitemradio");
-    item.setAttribute("aria-checked", String(r.code === reason));
-    item.dataset.reason = r.code;
-    item.addEventListener("click", () => changeState("not_ready", r.code));
-    return item;
-  }));
-  if (locked) closeBusyMenu();
-  const error = $("state-error");
-  error.hidden = !agentError;
-  error.textContent = agentError ? t("agent.failed", { error: agentError }) : "";
-  tickAgent();
-}
-
-function closeBusyMenu() {
-  $("busy-menu").hidden = true;
-  $("state-busy").setAttribute("aria-expanded", "false");
-}
-
-function bindAgentState() {
-  $("state-ready").addEventListener("click", () => changeState("ready"));
-  $("state-offline").addEventListener("click", () => changeState("offline"));
-  $("state-busy").addEventListener("click", (event) => {
-    event.stopPropagation();
-    const menu = $("busy-menu");
-    menu.hidden = !menu.hidden;
-    $("state-busy").setAttribute("aria-expanded", String(!menu.hidden));
-    if (!menu.hidden) menu.querySelector("button")?.focus();
+function loadJson(path) {
+  return api(path).then((response) => {
+    if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
+    return response.json();
   });
-  document.addEventListener("click", (event) => {
-    if (!$("busy-menu").hidden && !event.target.closest?.(".state-busy")) closeBusyMenu();
-  });
-  $("busy-menu").addEventListener("keydown", (event) => {
-    if (event.key === "Escape") {
-      closeBusyMenu();
-      $("state-busy").focus();
+}
+
+// The queues once; the ready agents each time the panel opens (then kept by the events).
+async function loadTransferTargets() {
+  const [agents, queues] = await Promise.allSettled([
+    loadJson("/api/agents/available"),
+    transferQueues ? Promise.resolve(transferQueues) : loadJson("/api/queues"),
+  ]);
+  if (agents.status === "fulfilled") transferAgents = agents.value;
+  if (queues.status === "fulfilled") transferQueues = queues.value;
+  const failed = [agents, queues].filter((r) => r.status === "rejected");
+  failed.forEach((r) => console.error(r.reason));
+  transferLoadError = failed.length ? t("transfer.loadFailed") : "";
+  drawTransfer(shownTransfer());
+}
+
+// Another agent's state changed: they join or leave the agents I may transfer to.
+function followAvailable(e) {
+  if (!transferAgents || (me && e.user_id === me.id)) return;
+  const others = transferAgents.filter((a) => a.user_id !== e.user_id);
+  transferAgents = e.state === "ready"
+    ? [...others, { user_id: e.user_id, display_name: e.display_name || e.username, state: e.state }]
+    : others;
+  for (const call of calls.values()) {
+    if (call.transfer?.agentId === String(e.user_id) && e.state !== "ready") call.transfer.agentId = "";
+  }
+  drawTransfer(shownTransfer());
+}
+
+function openTransfer(open) {
+  const call = shownTransfer();
+  if (!call) return;
+  if (!call.transfer) call.transfer = newTransfer();
+  if (call.transfer.pending) return;
+  call.transfer.open = open;
+  call.transfer.error = "";
+  if (open) loadTransferTargets();
+  drawTransfer(call);
+  if (open) $("transfer-queue").focus();
+  else $("transfer-open").focus();
+}
+
+function pickTarget(field, value) {
+  const call = shownTransfer();
+  const state = call?.transfer;
+  if (!state || state.pending) return;
+  state.queue = field === "queue" ? value : "";
+  state.agentId = field === "agent" ? value : "";
+  state.error = "";
+  drawTransfer(call);
+}
+
+async function submitTransfer(event) {
+  event.preventDefault();
+  const call = shownTransfer();
+  const state = call?.transfer;
+  if (!state?.open || state.pending || !(state.queue || state.agentId)) return;
+  const body = state.queue ? { queue: state.queue } : { agent_id: Number(state.agentId) };
+  const agentName = (transferAgents || [])
+    .find((a) => String(a.user_id) === state.agentId)?.display_name ?? "";
+  Object.assign(state, { pending: true, error: "" });
+  drawTransfer(call);
+  try {
+    const response = await postJson(`/api/calls/${encodeURIComponent(call.id)}/transfer`, body);
+    const reply = await response.json().catch(() => ({}));
+    if (response.ok) {
+      state.done = { queue: state.queue, agentName };
+      state.open = false;
+    } else {
+      state.error = errorText(reply, response);
     }
+  } catch (error) {
+    console.error(error);
+    state.error = t("transfer.network");
+  }
+  state.pending = false;
+  if (call.id === shownId) drawAll();
+}
+
+function bindTransfer() {
+  $("transfer-open").addEventListener("click", () => {
+    openTransfer(!calls.get(shownId)?.transfer?.open);
   });
-  drawAgentState();
+  $("transfer-cancel").addEventListener("click", () => openTransfer(false));
+  $("transfer-panel").addEventListener("submit", submitTransfer);
+  $("transfer-panel").addEventListener("keydown", (event) => {
+    if (event.key === "Escape") openTransfer(false);
+  });
+  $("transfer-queue").addEventListener("change", (e) => pickTarget("queue", e.target.value));
+  $("transfer-agent").addEventListener("change", (e) => pickTarget("agent", e.target.value));
 }
 
 // -- start -----------------------------------------------------------------------------------
@@ -1094,7 +1157,8 @@ async function start() {
   $("search-form").addEventListener("submit", runSearch);
   $("search-close").addEventListener("click", closeSearch);
   bindTicketForm();
-  bindAgentState();
+  bindTransfer();
+  bindAgentState({ api, postJson, errorText }, () => drawTransfer(search ? null : calls.get(shownId)));
   $("search-input").addEventListener("keydown", (event) => {
     if (event.key === "Escape" && search) closeSearch();
   });
