@@ -23,11 +23,13 @@ from typing import Any
 from tingyin.asr.link import AsrPeer, command, leg_key, pack_leg_audio, split_key
 from tingyin.bus import EventBus
 from tingyin.bus.events import (
+    AgentLeg,
     AsrOverloaded,
     CallEnded,
     CallFailed,
     CallRecordingStarted,
     Event,
+    IvrStep,
     TranscriptLegStatus,
     WorkerExited,
 )
@@ -82,6 +84,11 @@ class AsrDispatcher:
         bus.subscribe(CallEnded, self._call_ended)
         bus.subscribe(CallFailed, self._call_ended)
         bus.subscribe(WorkerExited, self._worker_exited)
+        # While a caller walks the IVR, our side is only our own prompts and music: its leg is
+        # fed silence (cheap for Vosk) until an agent is bridged, leaving the cores to callers.
+        self.prompts_only: set[str] = set()
+        bus.subscribe(IvrStep, self._in_ivr)
+        bus.subscribe(AgentLeg, self._agent_leg)
 
     # -- audio ----------------------------------------------------------------------------
     def on_audio(self, call_id: str, offset: int, left: bytes, right: bytes) -> None:
@@ -92,6 +99,8 @@ class AsrDispatcher:
         if not state.admitted:
             state.admitted = True
             self._admit(call_id, state)
+        if call_id in self.prompts_only:
+            right = bytes(len(right))
         for leg, pcm in zip(LEGS, (left, right), strict=True):
             live = self.live.get(leg_key(call_id, leg))
             if live is not None and not live.peer.send(pack_leg_audio(live.key, offset, pcm)):
@@ -172,7 +181,15 @@ class AsrDispatcher:
         state = self.calls.setdefault(event.call_id, CallState())
         state.recording = self.recordings_dir / event.path
 
+    async def _in_ivr(self, event: IvrStep) -> None:
+        self.prompts_only.add(event.call_id)
+
+    async def _agent_leg(self, event: AgentLeg) -> None:
+        if event.state == "answered":
+            self.prompts_only.discard(event.call_id)
+
     async def _call_ended(self, event: CallEnded | CallFailed) -> None:
+        self.prompts_only.discard(event.call_id)
         state = self.calls.get(event.call_id)
         if state is None:
             return
