@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from tingyin.config.files import load_toml_model
+from tingyin.config.files import explain_with, load_toml_model
 
 DEFAULT_QUEUE_CONFIG = Path(__file__).resolve().parent.parent / "config" / "queues.toml"
 
@@ -130,20 +130,12 @@ def _cross_check(config: QueueConfig) -> list[str]:
 def load_queue_config(path: Path | None = None) -> QueueConfig:
     """The file at ``path`` (default: the packaged one); QueueConfigError says what's wrong."""
     return load_toml_model(
-        path or DEFAULT_QUEUE_CONFIG, QueueConfig, "queue config", QueueConfigError, _explain
+        path or DEFAULT_QUEUE_CONFIG,
+        QueueConfig,
+        "queue config",
+        QueueConfigError,
+        explain_with(_where),
     )
-
-
-def _explain(exc: ValidationError, data: dict[str, Any]) -> str:
-    lines: list[str] = []
-    for err in exc.errors():
-        loc = list(err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if not loc:  # the cross-checks: one problem a line, each naming its place
-            lines.extend(f"  {line}" for line in msg.splitlines())
-            continue
-        lines.append(f"  {_where(loc, data)}: {msg}")
-    return "\n".join(lines)
 
 
 def _entry(entries: Any, index: int, key: str) -> str:

@@ -12,6 +12,26 @@ from pydantic import BaseModel, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 Explain = Callable[[ValidationError, dict[str, Any]], str]
+Where = Callable[[list[int | str], dict[str, Any]], str]
+
+
+def explain_with(where: Where) -> Explain:
+    """An ``Explain`` listing each mistake on its own line, placed by ``where`` (the file's own
+    way of naming an entry: "category 11 (tip), field code"); the model's cross-checks, which
+    have no place of their own, come one problem a line as they were worded."""
+
+    def explain(exc: ValidationError, data: dict[str, Any]) -> str:
+        lines: list[str] = []
+        for err in exc.errors():
+            loc = list(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if not loc:
+                lines.extend(f"  {line}" for line in msg.splitlines())
+                continue
+            lines.append(f"  {where(loc, data)}: {msg}")
+        return "\n".join(lines)
+
+    return explain
 
 
 def load_toml_model(

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from tingyin.config.files import load_toml_model
+from tingyin.config.files import explain_with, load_toml_model
 from tingyin.tickets.followup_policy import FollowUpPolicy
 from tingyin.tickets.hours import WEEKDAYS, Calendar, Strict, Weekday, parse_hours
 
@@ -353,20 +353,12 @@ def _cross_check(policy: TicketPolicy) -> list[str]:
 def load_ticket_policy(path: Path | None = None) -> TicketPolicy:
     """The policy from ``path`` (default: the packaged one); TicketPolicyError says what's wrong."""
     return load_toml_model(
-        path or DEFAULT_TICKET_POLICY, TicketPolicy, "ticket policy", TicketPolicyError, _explain
+        path or DEFAULT_TICKET_POLICY,
+        TicketPolicy,
+        "ticket policy",
+        TicketPolicyError,
+        explain_with(_where),
     )
-
-
-def _explain(exc: ValidationError, data: dict[str, Any]) -> str:
-    lines: list[str] = []
-    for err in exc.errors():
-        loc = list(err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if not loc:  # the cross-checks: one problem a line, each naming its place
-            lines.extend(f"  {line}" for line in msg.splitlines())
-            continue
-        lines.append(f"  {_where(loc, data)}: {msg}")
-    return "\n".join(lines)
 
 
 def _where(loc: list[int | str], data: dict[str, Any]) -> str:
