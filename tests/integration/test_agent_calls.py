@@ -52,8 +52,14 @@ def best_match(heard: npt.NDArray[np.int16], source: npt.NDArray[np.int16]) -> f
 
 
 @pytest.fixture(scope="module")
+def third_port() -> int:
+    """Where the outbound route reaches "the merchant" (a pjsua2 process) in the 3-way test."""
+    return free_port("udp")
+
+
+@pytest.fixture(scope="module")
 def hub(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, third_port: int
 ) -> Iterator[RunningHub]:
     base = tmp_path_factory.mktemp("agents")
     text = DEFAULT_QUEUE_CONFIG.read_text(encoding="utf-8")
@@ -69,7 +75,8 @@ def hub(
         input=PASSWORD + "\n", text=True, check=True, capture_output=True, timeout=60,
     )  # fmt: skip
     env = {"TINGYIN_QUEUES__CONFIG_FILE": str(base / "queues.toml"),
-           "TINGYIN_ASR__ENABLED": "false"}  # fmt: skip
+           "TINGYIN_ASR__ENABLED": "false",
+           "TINGYIN_OUTBOUND__DIAL_URI": f"sip:{{number}}@127.0.0.1:{third_port}"}  # fmt: skip
     running = start_hub(data_dir, workers=2, env=env)
     with serving_module(request, running):
         yield running
@@ -227,3 +234,61 @@ def test_a_blind_transfer_hands_the_customer_to_another_agent(
     assert legs.index(("ended", first_id, "transferred")) < legs.index(("answered", second_id, ""))
     heard, _ = read_wav_mono(tmp_path / "second-heard.wav")
     assert best_match(heard, customer_audio[20 * RATE : 22 * RATE]) > 0.5
+
+
+def test_a_three_way_call_with_the_merchant(
+    hub: RunningHub, tmp_path: Path, third_port: int
+) -> None:
+    agent_port = free_port("udp")
+    set_phone(hub, "it-agent", agent_port)
+    agent_id = agent_state(hub, "it-agent")["user_id"]
+    customer_audio, merchant_audio = noise_bursts(30, 4), noise_bursts(14, 5)
+    write_wav_mono(tmp_path / "customer.wav", customer_audio)
+    write_wav_mono(tmp_path / "merchant.wav", merchant_audio)
+    agent = await_test_call(agent_port, record=tmp_path / "agent-heard.wav", timeout=60)
+    merchant = await_test_call(third_port, play=tmp_path / "merchant.wav",
+                               record=tmp_path / "merchant-heard.wav", timeout=60)  # fmt: skip
+    before = {c["id"] for c in hub.calls()}
+    try:
+        set_state(hub, "it-agent2", "not_ready", "break")
+        set_state(hub, "it-agent", "ready")
+        customer = place_test_call(
+            f"sip:4008001234@{hub.sip_host}:{hub.sip_port}", caller="13900009999",
+            play=tmp_path / "customer.wav", record=tmp_path / "customer-heard.wav",
+            press=("1.5:0",), hangup_after=24, wait=False, timeout=60,
+        )  # fmt: skip
+        call_id = new_call(hub, before)["id"]
+        talking = ("answered", agent_id, "")
+        hub.wait_for("the agent talking", lambda: talking in leg_events(hub, call_id), 30)
+        auth = {"Authorization": f"Bearer {agent_token(hub, 'it-agent')}"}
+        url = f"{hub.http_url}/api/calls/{call_id}/parties"
+        bad = httpx.post(url, json={"number": "12"}, headers=auth, timeout=10)
+        assert bad.status_code == 422, bad.text
+        added = httpx.post(url, json={"number": "010-6234-5678"}, headers=auth, timeout=10)
+        assert added.status_code == 202 and added.json()["number"] == "010****5678", added.text
+
+        def joined() -> bool:
+            events = hub.get(f"/api/calls/{call_id}").json()["events"]
+            return any(e["kind"] == "party_leg" and e["data"]["state"] == "answered"
+                       for e in events)  # fmt: skip
+
+        hub.wait_for("the merchant on the call", joined, 30)
+        outcome = caller_outcome(customer, timeout=90)
+        caller_outcome(agent, timeout=30)
+        caller_outcome(merchant, timeout=30)
+    finally:
+        for proc in (agent, merchant):
+            if proc.poll() is None:
+                proc.kill()
+    assert outcome["answered"]
+    # The merchant heard the customer; the customer and the agent heard the merchant; it is in
+    # the recording with our side (right).
+    said_by_merchant = merchant_audio[3 * RATE : 6 * RATE]
+    for heard in ("customer-heard.wav", "agent-heard.wav"):
+        pcm, _ = read_wav_mono(tmp_path / heard)
+        assert best_match(pcm, said_by_merchant) > 0.5, heard
+    merchant_heard, _ = read_wav_mono(tmp_path / "merchant-heard.wav")
+    assert best_match(merchant_heard, customer_audio[18 * RATE : 20 * RATE]) > 0.5
+    (call,) = [c for c in hub.calls() if c["id"] == call_id]
+    right, _ = read_wav_mono(hub.data_dir / "recordings" / call["recording_path"], channel=1)
+    assert best_match(right, said_by_merchant) > 0.5

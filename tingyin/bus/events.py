@@ -100,6 +100,25 @@ class TransferRequested(CallEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PartyRequested(CallEvent):
+    """Bring a third party into the call (the merchant, the rider): dial ``number``."""
+
+    number: str
+    by_user: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartyLeg(CallEvent):
+    """A third party's leg on a customer's call (a 3-way call): ringing → answered → ended, or
+    failed. ``number`` is masked."""
+
+    leg_id: str
+    state: str
+    number: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class AgentLeg(CallEvent):
     """The leg that rings an agent's phone for a customer's call (``call_id``), and what became
     of it: ringing → answered (bridged: the agent talks to the customer) → ended, or failed."""
@@ -281,6 +300,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CallQueued,
     QueueLeft,
     TransferRequested,
+    PartyRequested,
+    PartyLeg,
     AgentLeg,
     CallEnded,
     CallFailed,

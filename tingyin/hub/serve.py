@@ -134,6 +134,7 @@ def acd_for(
         bus, StoreDirectory(db, config), queues, send_command, worker_of,
         ring_seconds=rules.ring_seconds, wrap_up_seconds=rules.wrap_up_seconds,
         caller_id=settings.outbound.caller_id,
+        dial_uri=settings.outbound.uri_for if settings.outbound.dial_uri else None,
     )  # fmt: skip
 
 

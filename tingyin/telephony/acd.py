@@ -32,6 +32,7 @@ from tingyin.bus.events import (
     CallerContextReady,
     CallFailed,
     CallQueued,
+    PartyRequested,
     QueueLeft,
     TransferRequested,
     utcnow,
@@ -115,6 +116,7 @@ class Acd:
         wrap_up_seconds: float = 30.0,
         caller_id: str = "",
         on_answered: Callable[[str], None] | None = None,
+        dial_uri: Callable[[str], str] | None = None,
     ) -> None:
         self.bus = bus
         self.directory = directory
@@ -125,6 +127,7 @@ class Acd:
         self.wrap_up_seconds = wrap_up_seconds
         self.caller_id = caller_id
         self.on_answered = on_answered  # the IVR stops its hold music
+        self.dial_uri = dial_uri  # a number → the SIP URI that reaches it (outbound route)
         self.waiting: dict[str, Waiting] = {}
         self._pops: dict[str, CallerContextReady] = {}
         self._wrap_ups: dict[int, asyncio.TimerHandle] = {}
@@ -137,6 +140,7 @@ class Acd:
         bus.subscribe(AgentLeg, self._on_leg)
         bus.subscribe(AgentStateChanged, self._on_agent)
         bus.subscribe(TransferRequested, self._on_transfer)
+        bus.subscribe(PartyRequested, self._on_party)
         bus.subscribe(CallEnded, self._on_gone)
         bus.subscribe(CallFailed, self._on_gone)
 
@@ -224,6 +228,19 @@ class Acd:
         self._transfers[event.call_id] = event
         if not await self._send(worker, {"command": "release_agent", "call_id": event.call_id}):
             self._transfers.pop(event.call_id, None)
+
+    async def _on_party(self, event: PartyRequested) -> None:
+        """A 3-way call: the merchant or rider is rung from the customer's own worker and joins
+        the customer and the agent there."""
+        worker = self._worker_of(event.call_id)
+        if worker is None or self.dial_uri is None:
+            log.warning("call %s: no third party (no worker or no outbound route)", event.call_id)
+            return
+        command = {
+            "command": "add_party", "call_id": event.call_id, "leg_id": uuid.uuid4().hex,
+            "uri": self.dial_uri(event.number), "caller": self.caller_id, "ring_seconds": 30,
+        }  # fmt: skip
+        await self._send(worker, command)
 
     def _requeue(self, transfer: TransferRequested, from_agent: int) -> None:
         rules = self.queues.get(transfer.queue) or next(iter(self.queues.values()))

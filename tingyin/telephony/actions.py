@@ -27,6 +27,7 @@ from tingyin.bus.events import (
     Event,
     IvrEnded,
     IvrStep,
+    PartyLeg,
     QueueLeft,
 )
 from tingyin.phones import lookup_key
@@ -56,6 +57,9 @@ def apply_call_event(session: Session, event: Event) -> None:
         elif isinstance(event, QueueLeft):
             _log(session, event, "queue_left", {"queue": event.queue, "outcome": event.outcome,
                  "waited_seconds": event.waited_seconds, "agent_id": event.agent_id})  # fmt: skip
+        elif isinstance(event, PartyLeg):
+            _log(session, event, "party_leg", {"leg_id": event.leg_id, "state": event.state,
+                 "number": event.number, "reason": event.reason})  # fmt: skip
         elif isinstance(event, AgentLeg):
             _log(session, event, "agent_leg", {"leg_id": event.leg_id, "state": event.state,
                  "agent_id": event.agent_id, "reason": event.reason})  # fmt: skip

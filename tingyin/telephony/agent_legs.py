@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pjsua2 as pj
 
-from tingyin.bus.events import AgentLeg
+from tingyin.bus.events import AgentLeg, PartyLeg
 from tingyin.privacy import mask_number, number_from_uri
 
 if TYPE_CHECKING:
@@ -57,6 +57,34 @@ class AgentLegs:
             leg.end_reason = "no-line"
             worker.finish(leg, "no-line", 0)
 
+    def add_party(self, command: dict[str, Any]) -> None:
+        """Ring a third party (merchant, rider) into the customer's call: a 3-way call once the
+        customer talks to an agent (or with the customer alone before)."""
+        from tingyin.telephony.endpoint import ActiveCall, WorkerCall
+
+        worker = self.worker
+        customer = worker.calls.get(str(command["call_id"]))
+        leg_id, uri = str(command["leg_id"]), str(command["uri"])
+        number = mask_number(number_from_uri(uri))
+        if customer is None or customer.ended:
+            self._tell_party(str(command["call_id"]), leg_id, "failed", number, "no-call")
+            return
+        account = worker.outbound_account(str(command.get("caller", "")))
+        call = WorkerCall(worker, account, pj.PJSUA_INVALID_ID, leg_id)
+        leg = ActiveCall(call_id=leg_id, call=call, direction="party", parent=customer.call_id)
+        leg.party = True
+        leg.ring_deadline = time.monotonic() + float(command.get("ring_seconds", 30))
+        with worker.lock:
+            worker.calls[leg_id] = leg
+        customer.party_legs.append(leg_id)
+        self._tell_party(customer.call_id, leg_id, "ringing", number)
+        try:
+            call.makeCall(uri, pj.CallOpParam(True))
+        except pj.Error as exc:
+            log.warning("call %s: third party not placed: %s", customer.call_id, exc.info())
+            leg.end_reason = "no-line"
+            worker.finish(leg, "no-line", 0)
+
     def drop(self, call_id: str) -> None:
         """Stop ringing (or end) the agent leg of a customer's call."""
         customer = self.worker.calls.get(call_id)
@@ -91,8 +119,17 @@ class AgentLegs:
 
     def leg_finished(self, leg: ActiveCall, reason: str) -> None:
         """The agent leg is over: unbridge; a bridged call ends with it, an unanswered one waits
-        for the next agent."""
+        for the next agent. A third party leaving changes nothing for the others."""
         customer = self.worker.calls.get(leg.parent or "")
+        if leg.party:
+            if customer is not None:
+                self._unjoin(customer, leg)
+                if leg.call_id in customer.party_legs:
+                    customer.party_legs.remove(leg.call_id)
+            state = "ended" if leg.bridged else "failed"
+            why = leg.end_reason or reason or ("hangup" if leg.bridged else "failed")
+            self._tell_party(leg.parent or "", leg.call_id, state, "", why)
+            return
         bridged = leg.bridged
         if customer is not None:
             self._unbridge(customer, leg)
@@ -106,6 +143,12 @@ class AgentLegs:
             _hangup(customer.call)
 
     def customer_finished(self, customer: ActiveCall) -> None:
+        for party_id in list(customer.party_legs):
+            party = self.worker.calls.get(party_id)
+            if party is not None and not party.ended:
+                self._unjoin(customer, party)
+                party.end_reason = "customer-hangup"
+                _hangup(party.call)
         leg = self.worker.calls.get(customer.agent_leg or "")
         if leg is not None and not leg.ended:
             self._unbridge(customer, leg)
@@ -119,13 +162,56 @@ class AgentLegs:
             return
         if not (leg.answered and leg.audio is not None and customer.audio is not None):
             return
+        if leg.party:
+            self._join(customer, leg)
+            return
         self.worker.stop_prompt(customer, interrupted=True)  # the hold music stops
         customer.audio.startTransmit(leg.audio)
         leg.audio.startTransmit(customer.audio)
+        for party_id in customer.party_legs:  # parties already on (rare): they hear the agent
+            party = self.worker.calls.get(party_id)
+            if party is not None and party.bridged and party.audio is not None:
+                party.audio.startTransmit(leg.audio)
+                leg.audio.startTransmit(party.audio)
         if customer.other_tap is not None:
             leg.audio.startTransmit(customer.other_tap)  # the agent on the right channel
         leg.bridged = customer.bridged = True
         self._tell(customer.call_id, leg.call_id, "answered", leg.agent_id)
+
+    def _others(self, customer: ActiveCall, leg: ActiveCall) -> list[pj.AudioMedia]:
+        """Everyone on the call a third party talks with: the customer, the agent, other parties."""
+        ids = [customer.agent_leg or "", *customer.party_legs]
+        legs = [self.worker.calls.get(i) for i in ids if i != leg.call_id]
+        audio = [other.audio for other in legs if other is not None and other.bridged]
+        return [a for a in (customer.audio, *audio) if a is not None]
+
+    def _join(self, customer: ActiveCall, leg: ActiveCall) -> None:
+        assert leg.audio is not None
+        for other in self._others(customer, leg):
+            other.startTransmit(leg.audio)
+            leg.audio.startTransmit(other)
+        if customer.other_tap is not None:
+            leg.audio.startTransmit(customer.other_tap)  # recorded with our side, on the right
+        leg.bridged = True
+        self._tell_party(customer.call_id, leg.call_id, "answered", "")
+
+    def _unjoin(self, customer: ActiveCall, leg: ActiveCall) -> None:
+        if not leg.bridged or leg.audio is None:
+            return
+        for other in [*self._others(customer, leg), customer.other_tap]:
+            if other is None:
+                continue
+            with contextlib.suppress(pj.Error):
+                other.stopTransmit(leg.audio)
+            with contextlib.suppress(pj.Error):
+                leg.audio.stopTransmit(other)
+
+    def _tell_party(
+        self, call_id: str, leg_id: str, state: str, number: str, reason: str = ""
+    ) -> None:
+        self.worker.publish(
+            PartyLeg(call_id=call_id, leg_id=leg_id, state=state, number=number, reason=reason)
+        )
 
     def _unbridge(self, customer: ActiveCall, leg: ActiveCall) -> None:
         if not leg.bridged or leg.audio is None:

@@ -85,6 +85,8 @@ class ActiveCall:
     ring_deadline: float = 0.0
     bridged: bool = False
     end_reason: str = ""
+    party: bool = False  # a third party's leg (3-way), not an agent's
+    party_legs: list[str] = field(default_factory=list)  # on a customer's call
     # The caller stream's jitter buffer at its end: frames it lost, discarded, or played empty.
     # Each can shift the caller's audio by a frame; tests use them to explain such shifts.
     jitter: tuple[int, int, int] = (0, 0, 0)
@@ -449,6 +451,8 @@ class MediaWorker:
                     self._play(active, command)
             elif name == "connect_agent":
                 self.legs.offer(command)
+            elif name == "add_party":
+                self.legs.add_party(command)
             elif name == "release_agent":
                 self.legs.release(str(command.get("call_id")))
             elif name == "drop_agent":
