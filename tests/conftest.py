@@ -4,6 +4,7 @@
   at the end of the session; the URL of its empty ``tingyin`` database.
 - ``database_url``: parametrized over SQLite and PostgreSQL; each use gets its own empty
   database (a file in ``tmp_path``, or a fresh ``t_<random>`` database dropped afterwards).
+- ``db``: a migrated SQLite ``Database`` in ``tmp_path`` (the quick store for unit tests).
 
 House rule: on CI (``CI=true``) a missing PostgreSQL fails the tests that need it; elsewhere
 they are skipped with the reason.
@@ -19,6 +20,7 @@ import pytest
 
 from tests import pgcluster
 from tests.pgcluster import PgCluster, PostgresNotFound
+from tingyin.store import Database
 
 
 def on_ci() -> bool:
@@ -67,3 +69,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield cluster.url(name)
     finally:
         cluster.drop_database(name)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    database = Database(f"sqlite:///{tmp_path / 't.db'}")
+    database.migrate()
+    yield database
+    database.dispose()

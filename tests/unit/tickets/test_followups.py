@@ -3,7 +3,6 @@ retried, given up, and answered — a low score reopens the ticket, a good one c
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -29,14 +28,6 @@ from tingyin.tickets.survey import record_answer
 # 10:00 in Beijing on a Monday.
 MORNING = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 PHONE = "13800000001"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 't.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 @pytest.fixture(scope="module")

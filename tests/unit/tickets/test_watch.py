@@ -4,9 +4,7 @@ an escalation, each announced once and written to the ticket's history."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,14 +18,6 @@ from tingyin.tickets.watch import SlaWatch
 
 # 10:00 in Beijing on a Monday: inside the 09:00–22:00 desk hours.
 OPENED = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    database = Database(f"sqlite:///{tmp_path / 't.db'}")
-    database.migrate()
-    yield database
-    database.dispose()
 
 
 @pytest.fixture(scope="module")

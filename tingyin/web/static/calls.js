@@ -1,5 +1,6 @@
 // The calls page: the CDR list from /api/calls, kept live by /ws/events.
 // Everything is drawn with textContent (never innerHTML): numbers and digits come from callers.
+import { followEvents } from "./live.js";
 import { bindLogout, drawAccount } from "./account.js";
 import {
   applyTranslations, bindLangToggle, formatSeconds, formatTime, initLang, t,
@@ -13,8 +14,6 @@ const FINISHED = new Set(["ended", "missed", "failed"]);
 const calls = new Map(); // call id → call, as /api/calls returns it (plus live changes)
 let me = null;
 let filter = "";
-let socket = null;
-let retryDelay = 1000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -208,30 +207,6 @@ function setLive(state) {
   live.textContent = t(live.dataset.i18n);
 }
 
-function connect(reconnecting = false) {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}/ws/events`); // the cookie logs it in
-  socket.addEventListener("open", () => {
-    retryDelay = 1000;
-    setLive("open");
-    if (reconnecting) loadCalls(); // catch up with what happened while we were away
-  });
-  socket.addEventListener("message", (message) => {
-    const event = JSON.parse(message.data);
-    HANDLERS[event.type]?.(event);
-  });
-  socket.addEventListener("close", async () => {
-    setLive("closed");
-    try {
-      await api("/api/auth/me"); // a lost login goes back to the login page
-    } catch {
-      // offline or the server restarts: retry below
-    }
-    setTimeout(() => connect(true), retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 15000);
-  });
-}
-
 // -- transcript: what was said so far, growing live --------------------------------------------
 let shownTranscript = null;
 const partials = new Map(); // leg → the words being spoken now
@@ -313,7 +288,14 @@ async function start() {
   });
   me = await (await api("/api/auth/me")).json();
   drawAccount(me);
-  connect();
+  followEvents({
+    handlers: HANDLERS,
+    onState: setLive,
+    onOpen: (reconnecting) => {
+      if (reconnecting) loadCalls(); // catch up with what happened while we were away
+    },
+    checkLogin: () => api("/api/auth/me"),
+  });
   await loadCalls();
   setInterval(tick, 1000);
 }

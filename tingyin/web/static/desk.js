@@ -4,6 +4,7 @@
 // agent-state.js). Fed by /ws/events; after a reload, by the calls, context and agent APIs.
 // Everything is drawn with textContent (never innerHTML): names, remarks and numbers come from
 // customers and merchants.
+import { followEvents } from "./live.js";
 import { bindLogout, drawAccount } from "./account.js";
 import {
   bindAgentState, currentAgent, drawAgentState, loadAgentState, setAgent, tickAgent,
@@ -27,7 +28,6 @@ let pinned = false; // the agent picked the shown call: new calls do not take it
 let search = null; // { query, pending, kind, message, context, error } while a search shows
 let shownOrderNo = null; // the order on the card, when the caller has several
 let me = null;
-let retryDelay = 1000;
 const fetching = new Map(); // call id → its fetch from the API, while it runs
 let ticketMeta = null; // GET /api/tickets/meta: categories, parties, statuses with labels
 let ticketMetaFailed = false;
@@ -336,36 +336,6 @@ function setLive(state) {
   live.dataset.state = state;
   live.dataset.i18n = { open: "calls.live", closed: "calls.offline" }[state] ?? "calls.connecting";
   live.textContent = t(live.dataset.i18n);
-}
-
-function connect(reconnecting = false) {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/events`); // the cookie logs in
-  socket.addEventListener("open", () => {
-    retryDelay = 1000;
-    setLive("open");
-    loadActiveCalls(); // after subscribing: nothing between the two is missed
-    loadAgentState();
-    if (reconnecting) console.info("reconnected");
-  });
-  socket.addEventListener("message", (message) => {
-    const event = JSON.parse(message.data);
-    try {
-      HANDLERS[event.type]?.(event);
-    } catch (error) {
-      console.error(error);
-    }
-  });
-  socket.addEventListener("close", async () => {
-    setLive("closed");
-    try {
-      await api("/api/auth/me"); // a lost login goes back to the login page
-    } catch {
-      // offline, or the server restarts: retry below
-    }
-    setTimeout(() => connect(true), retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 15000);
-  });
 }
 
 // -- drawing: the list of calls ----------------------------------------------------------------
@@ -1167,7 +1137,16 @@ async function start() {
   drawAll();
   loadAgentState();
   loadTicketMeta();
-  connect();
+  followEvents({
+    handlers: HANDLERS,
+    onState: setLive,
+    onOpen: (reconnecting) => {
+      loadActiveCalls(); // after subscribing: nothing between the two is missed
+      loadAgentState();
+      if (reconnecting) console.info("reconnected");
+    },
+    checkLogin: () => api("/api/auth/me"), // a lost login goes back to the login page
+  });
   setInterval(tick, 1000);
 }
 

@@ -3,6 +3,7 @@
 // ticket on, annotate it, compensate the customer and go through its calls (transcript, and the
 // recording for the roles that may hear it), and a CSV export of the list.
 // Everything is drawn with textContent (never innerHTML): descriptions and notes come from people.
+import { followEvents } from "./live.js";
 import { bindLogout, drawAccount } from "./account.js";
 import {
   applyTranslations, bindLangToggle, formatClock, formatSeconds, formatTime, has, initLang, t,
@@ -28,7 +29,6 @@ let loadSeq = 0;
 let alerts = []; // TicketSlaAlert events not yet dismissed, newest first; their rows are marked
 let callsKey = ""; // what the calls section shows: redrawn only on a change (a playing recording goes on)
 const openTranscripts = new Set(); // call ids whose transcript is unfolded
-let retryDelay = 1000;
 
 const $ = (id) => document.getElementById(id);
 
@@ -638,34 +638,6 @@ function setLive(state) {
   live.textContent = t(live.dataset.i18n);
 }
 
-function connect(reconnecting = false) {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/events`); // the cookie logs in
-  socket.addEventListener("open", () => {
-    retryDelay = 1000;
-    setLive("open");
-    if (reconnecting) loadList(); // alerts missed meanwhile show as SLA states in the list
-  });
-  socket.addEventListener("message", (message) => {
-    try {
-      const event = JSON.parse(message.data);
-      HANDLERS[event.type]?.(event);
-    } catch (error) {
-      console.error(error);
-    }
-  });
-  socket.addEventListener("close", async () => {
-    setLive("closed");
-    try {
-      await api("/api/auth/me"); // a lost login goes back to the login page
-    } catch {
-      // offline, or the server restarts: retry below
-    }
-    setTimeout(() => connect(true), retryDelay);
-    retryDelay = Math.min(retryDelay * 2, 15000);
-  });
-}
-
 // -- actions ---------------------------------------------------------------------------------
 // Runs one change on the shown ticket, then reloads it and the list; a refusal shows its reason.
 async function act(path, body, after = () => {}) {
@@ -787,7 +759,14 @@ async function start() {
   fillFilters();
   const queue = new URLSearchParams(location.search).get("party");
   if (meta.parties.some((party) => party.code === queue)) $("filter-party").value = queue;
-  connect(); // before the first load: an alert meanwhile is not missed
+  followEvents({ // before the first load: an alert meanwhile is not missed
+    handlers: HANDLERS,
+    onState: setLive,
+    onOpen: (reconnecting) => {
+      if (reconnecting) loadList(); // alerts missed meanwhile show as SLA states in the list
+    },
+    checkLogin: () => api("/api/auth/me"),
+  });
   await loadList();
   const asked = new URLSearchParams(location.search).get("number");
   if (asked && /^[\d \-]{6,24}$/.test(asked)) select(asked.replace(/[\s-]/g, ""));
