@@ -41,11 +41,11 @@ VENV=.venv
 # postgresql: server binaries for the throwaway test cluster (tests/pgcluster.py). Debian
 # creates and may start its own "main" cluster on 5432; we never use it and it does not get
 # in the way (the tests pick a free port).
-packages=(sip-tester kamailio espeak-ng sox postgresql)
-# Browser tests (tests/e2e): Playwright drives Debian's chromium (never its own downloads);
-# fonts-noto-cjk so the pages' Chinese is drawn in screenshots rather than empty boxes.
+# fonts-noto-cjk: the report charts' and word cloud's Chinese (and the screenshots').
+packages=(sip-tester kamailio espeak-ng sox postgresql fonts-noto-cjk)
+# Browser tests (tests/e2e): Playwright drives Debian's chromium (never its own downloads).
 if ((with_test || with_browser)); then
-    packages+=(chromium fonts-noto-cjk)
+    packages+=(chromium)
 fi
 if ! command -v "$PYTHON" >/dev/null 2>&1; then
     packages+=(python3 python3-venv)

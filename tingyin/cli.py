@@ -14,6 +14,8 @@ from tingyin.asr.cli import models_app
 from tingyin.asr.transcribe import transcribe
 from tingyin.config import Settings, SettingsError, load_settings
 from tingyin.logsetup import configure_logging
+from tingyin.qa.cli import qa_app
+from tingyin.reports.cli import reports_app
 
 app = typer.Typer(
     help="Tingyin (听音): voice call center for food-delivery customer service.",
@@ -25,10 +27,12 @@ app.add_typer(users_app, name="users")
 orders_app = typer.Typer(help="Order data for the screen pop.", no_args_is_help=True)
 app.add_typer(orders_app, name="orders")
 app.add_typer(models_app, name="models")
+app.add_typer(qa_app, name="qa")
 ivr_app = typer.Typer(help="The IVR menu.", no_args_is_help=True)
 app.add_typer(ivr_app, name="ivr")
 agents_app = typer.Typer(help="Agents: extension, phone, lines and level.", no_args_is_help=True)
 app.add_typer(agents_app, name="agents")
+app.add_typer(reports_app, name="reports")
 app.command("transcribe")(transcribe)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file")]
@@ -93,12 +97,19 @@ def demo(
     call_every: Annotated[float, typer.Option(help="Seconds between demo calls")] = 20.0,
 ) -> None:
     """Serve with demo users and a demo call every few seconds that you can watch live."""
-    from tingyin.demo import demo_asr, place_demo_calls, seed_demo, seed_demo_orders
+    from tingyin.demo import (
+        demo_asr,
+        demo_softphone,
+        place_demo_calls,
+        seed_demo,
+        seed_demo_orders,
+    )
     from tingyin.hub.serve import serve as run_hub
 
     settings = _settings(config, data_dir=data_dir, sip__port=sip_port, http__port=http_port)
     _logging(settings)
     settings, note = demo_asr(settings)
+    settings = demo_softphone(settings)
     if note:
         typer.echo(note)
     for line in seed_demo(settings):
@@ -257,7 +268,7 @@ def agents_set(
     name: str,
     extension: Annotated[str | None, typer.Option(help="Digits, e.g. 8001 ('' clears it)")] = None,
     phone: Annotated[
-        str | None, typer.Option(help="SIP URI that rings the agent ('' clears it)")
+        str | None, typer.Option(help="SIP URI that rings the agent, or browser ('' clears it)")
     ] = None,
     lines: Annotated[str | None, typer.Option(help="customer,rider,merchant")] = None,
     languages: Annotated[str | None, typer.Option(help="e.g. zh,en")] = None,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tingyin.accounts.actions import create_user
 from tingyin.accounts.queries import user_by_name
+from tingyin.agents.actions import ProfileChanges, configure_agent
 from tingyin.config import Settings
 from tingyin.store import Database
 from tingyin.telephony.prompts import synthesize, write_chime
@@ -57,7 +58,11 @@ def seed_demo(settings: Settings) -> Iterator[str]:
             for username, role, display in DEMO_USERS:
                 if user_by_name(session, username) is None:
                     logins[username] = secrets.token_urlsafe(9)
-                    create_user(session, username, logins[username], role, display_name=display)
+                    user = create_user(
+                        session, username, logins[username], role, display_name=display
+                    )
+                    if role == "agent":  # answers the demo calls in the desk page (ready → 接听)
+                        configure_agent(session, user.id, ProfileChanges(phone_uri="browser"))
     finally:
         db.dispose()
     _write_logins(logins_path, logins)
@@ -127,6 +132,15 @@ async def place_demo_calls(settings: Settings, host: str, port: int, every: floa
         await proc.wait()
         n += 1
         await asyncio.sleep(every)
+
+
+def demo_softphone(settings: Settings) -> Settings:
+    """The demo's WebRTC offers the hub's loopback address (a browser on this machine reaches
+    it; nothing leaves the machine), unless the config chose addresses."""
+    if settings.softphone.ice_addresses:
+        return settings
+    softphone = settings.softphone.model_copy(update={"ice_addresses": ["127.0.0.1"]})
+    return settings.model_copy(update={"softphone": softphone})
 
 
 def demo_asr(settings: Settings) -> tuple[Settings, str | None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,12 @@ def noise_bursts(seconds: float, seed: int) -> npt.NDArray[np.int16]:
     gate = (np.arange(n) // int(0.3 * RATE)) % 3 != 2  # 600 ms on, 300 ms off
     pcm: npt.NDArray[np.int16] = (smooth * gate * 6000).astype(np.int16)
     return pcm
+
+
+def rms(pcm: npt.NDArray[np.int16], start: float, end: float) -> float:
+    """Loudness of ``pcm`` between ``start`` and ``end`` seconds (silence: ~0, music: 1000s)."""
+    window = pcm[int(start * RATE) : int(end * RATE)].astype(np.float64)
+    return float(np.sqrt(np.mean(window**2))) if window.size else 0.0
 
 
 def best_match(heard: npt.NDArray[np.int16], source: npt.NDArray[np.int16]) -> float:
@@ -199,15 +206,17 @@ def test_a_blind_transfer_hands_the_customer_to_another_agent(
     customer_audio = noise_bursts(30, 3)
     write_wav_mono(tmp_path / "customer.wav", customer_audio)
     first = await_test_call(phones["it-agent"], timeout=60)
-    second = await_test_call(phones["it-agent2"], record=tmp_path / "second-heard.wav", timeout=60)
+    # The second agent picks up after 3 s of ringing: the customer waits on hold music meanwhile.
+    second = await_test_call(phones["it-agent2"], record=tmp_path / "second-heard.wav",
+                             answer_after=3, timeout=60)  # fmt: skip
     before = {c["id"] for c in hub.calls()}
     try:
         set_state(hub, "it-agent2", "not_ready", "break")  # the first agent takes the call
         set_state(hub, "it-agent", "ready")
         customer = place_test_call(
             f"sip:4008001234@{hub.sip_host}:{hub.sip_port}", caller="13900008888",
-            play=tmp_path / "customer.wav", press=("1.5:0",), hangup_after=24, wait=False,
-            timeout=60,
+            play=tmp_path / "customer.wav", record=tmp_path / "customer-heard.wav",
+            press=("1.5:0",), hangup_after=24, wait=False, timeout=60,
         )  # fmt: skip
         call_id = new_call(hub, before)["id"]
         talking = ("answered", first_id, "")
@@ -234,6 +243,21 @@ def test_a_blind_transfer_hands_the_customer_to_another_agent(
     assert legs.index(("ended", first_id, "transferred")) < legs.index(("answered", second_id, ""))
     heard, _ = read_wav_mono(tmp_path / "second-heard.wav")
     assert best_match(heard, customer_audio[20 * RATE : 22 * RATE]) > 0.5
+    # Between the first agent's release and the second's answer the customer heard hold music.
+    detail = hub.get(f"/api/calls/{call_id}").json()
+    events, answered_at = detail["events"], datetime.fromisoformat(detail["answered_at"])
+
+    def heard_at(state: str, agent_id: int) -> float:
+        at = next(e["at"] for e in events if e["kind"] == "agent_leg"
+                  and (e["data"]["state"], e["data"]["agent_id"]) == (state, agent_id))  # fmt: skip
+        offset = float(outcome["record_offset"])
+        return (datetime.fromisoformat(at) - answered_at).total_seconds() - offset
+
+    released, picked_up = heard_at("ended", first_id), heard_at("answered", second_id)
+    assert picked_up - released > 2.5, (released, picked_up)
+    customer_heard, _ = read_wav_mono(tmp_path / "customer-heard.wav")
+    assert rms(customer_heard, released + 0.3, picked_up - 0.2) > 300
+    assert rms(customer_heard, picked_up + 0.5, picked_up + 3) < 100  # (a silent agent) it stopped
 
 
 def test_a_three_way_call_with_the_merchant(

@@ -260,8 +260,13 @@ def _checked(changes: ProfileChanges) -> dict[str, object]:
         out["phone_uri"] = None
     elif changes.phone_uri is not None:
         uri = changes.phone_uri.strip()
-        if not uri.startswith("sip:") or len(uri) > MAX_URI or len(uri) < 5 or " " in uri:
-            raise AgentError(422, f"phone_uri must be a sip: URI of at most {MAX_URI} characters")
+        softphone = uri == "browser"  # answers in the desk page (tingyin.softphone)
+        if not softphone and (
+            not uri.startswith("sip:") or len(uri) > MAX_URI or len(uri) < 5 or " " in uri
+        ):
+            raise AgentError(
+                422, f'phone_uri must be "browser" or a sip: URI of at most {MAX_URI} characters'
+            )
         out["phone_uri"] = uri
     if changes.lines is not None:
         lines = list(dict.fromkeys(changes.lines))

@@ -63,6 +63,7 @@ class Queue(_Strict):
     priority_urgent_ticket: int = Field(default=20, ge=0, le=1000)
     announce_every_seconds: int = Field(default=30, ge=0, le=3600)  # 0: no announcements
     max_wait_seconds: int = Field(default=300, gt=0, le=24 * 3600)
+    offer_callback: bool = True  # after max_wait_seconds (needs the [outbound] route)
     service_level_seconds: int = Field(default=20, gt=0, le=3600)
 
     def label(self, language: str = "zh") -> str:

@@ -26,7 +26,9 @@ class ProfileIn(_In):
     """The fields to change (absent ones stay; ``null`` empties extension or phone_uri)."""
 
     extension: str | None = Field(default=None, pattern=r"^[0-9]{2,16}$")
-    phone_uri: str | None = Field(default=None, max_length=255, pattern=r"^sip:[^\s\x00-\x1f]+$")
+    phone_uri: str | None = Field(
+        default=None, max_length=255, pattern=r"^(browser|sip:[^\s\x00-\x1f]+)$"
+    )
     lines: list[Line] | None = Field(default=None, min_length=1, max_length=3)
     languages: list[str] | None = Field(default=None, min_length=1, max_length=8)
     level: int | None = Field(default=None, ge=1, le=5)

@@ -1,4 +1,10 @@
-"""Storing transcripts: live and post-call segments, and each leg's status."""
+"""Storing transcripts: live and post-call segments, and each leg's status.
+
+A leg's status is per channel of the recording (``caller``, ``system``); the right channel's
+segments are labelled ``agent`` where an agent was on the call (``asr.dispatch`` does it live;
+``replace_leg_transcript`` from the CDR's agent_leg events), so the ``system`` channel's
+segments are those labelled ``system`` or ``agent``.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,16 @@ import logging
 from collections.abc import Iterable
 from dataclasses import asdict
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from tingyin.asr.speakers import AGENT, CHANNEL, AgentSpans
 from tingyin.bus.events import Event, TranscriptFinal, TranscriptLegStatus, utcnow
-from tingyin.store.models import Call, TranscriptLeg, TranscriptSegment
+from tingyin.store.models import Call, CallEventRow, TranscriptLeg, TranscriptSegment
 
 log = logging.getLogger(__name__)
+
+CHANNEL_LEGS = {CHANNEL: (CHANNEL, AGENT)}  # a channel → the segment labels it carries
 
 
 def apply_transcript_event(session: Session, event: Event) -> None:
@@ -34,7 +43,8 @@ def replace_leg_transcript(
 ) -> int:
     """Swap a leg's transcript for a post-call one in one transaction; returns segments."""
     _delete_segments(session, call_id, leg, None)
-    rows = [_segment(f) for f in finals]
+    agents = agent_spans(session, call_id) if leg == CHANNEL else AgentSpans()
+    rows = [_segment(agents.label(final)) for final in finals]
     session.add_all(rows)
     set_leg_status(session, call_id, leg, "complete", "post", "")
     return len(rows)
@@ -53,6 +63,26 @@ def set_leg_status(
     row.updated_at = utcnow()
 
 
+def agent_spans(session: Session, call_id: str) -> AgentSpans:
+    """When agents were bridged, in seconds of the recording (it starts as the call is
+    answered), from the CDR's agent_leg events."""
+    call, agents = session.get(Call, call_id), AgentSpans()
+    if call is None or call.answered_at is None:
+        return agents
+    rows = session.scalars(
+        select(CallEventRow)
+        .where(CallEventRow.call_id == call_id, CallEventRow.kind == "agent_leg")
+        .order_by(CallEventRow.at, CallEventRow.id)
+    )
+    for row in rows:
+        second = (row.at - call.answered_at).total_seconds()
+        if row.data.get("state") == "answered":
+            agents.answered(second)
+        elif row.data.get("state") == "ended":
+            agents.left(second)
+    return agents
+
+
 def _segment(event: TranscriptFinal) -> TranscriptSegment:
     return TranscriptSegment(
         call_id=event.call_id,
@@ -67,8 +97,9 @@ def _segment(event: TranscriptFinal) -> TranscriptSegment:
 
 
 def _delete_segments(session: Session, call_id: str, leg: str, source: str | None) -> None:
+    labels = CHANNEL_LEGS.get(leg, (leg,))
     query = delete(TranscriptSegment).where(
-        TranscriptSegment.call_id == call_id, TranscriptSegment.leg == leg
+        TranscriptSegment.call_id == call_id, TranscriptSegment.leg.in_(labels)
     )
     if source is not None:
         query = query.where(TranscriptSegment.source == source)

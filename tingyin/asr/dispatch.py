@@ -6,6 +6,11 @@ a lagging worker sheds its non-caller legs first, then its newest caller leg. A 
 or broken leg is published as ``pending`` with an ``AsrOverloaded`` warning, and when its call
 ends it is transcribed again from the recording, one job at a time, so nothing is lost and
 nothing falls behind for ever.
+
+Legs are the recording's channels: ``caller`` (left) and ``system`` (right: our prompts and
+music, and the agent once one is bridged). Utterances of the right channel spoken while an agent
+was on the call are published as leg ``agent`` (``asr.speakers``); the channel's status events
+keep the name ``system``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from tingyin.asr.link import AsrPeer, command, leg_key, pack_leg_audio, split_key
+from tingyin.asr.speakers import AgentSpans
 from tingyin.bus import EventBus
 from tingyin.bus.events import (
     AgentLeg,
@@ -37,6 +43,7 @@ from tingyin.bus.events import (
 log = logging.getLogger(__name__)
 
 LEGS = ("caller", "system")  # the recording's left and right channels
+AUDIO_RATE = 8000  # samples per second of the recordings (and of the streams' offsets)
 STUCK_AFTER_S = 5.0
 MAX_JOB_ATTEMPTS = 3
 
@@ -55,6 +62,8 @@ class CallState:
     recording: Path | None = None
     admitted: bool = False
     ended: bool = False
+    heard: int = 0  # samples of the recording streamed so far
+    agents: AgentSpans = field(default_factory=AgentSpans)
 
 
 @dataclass
@@ -99,6 +108,7 @@ class AsrDispatcher:
         if not state.admitted:
             state.admitted = True
             self._admit(call_id, state)
+        state.heard = max(state.heard, offset + len(left) // 2)
         if call_id in self.prompts_only:
             right = bytes(len(right))
         for leg, pcm in zip(LEGS, (left, right), strict=True):
@@ -187,6 +197,15 @@ class AsrDispatcher:
     async def _agent_leg(self, event: AgentLeg) -> None:
         if event.state == "answered":
             self.prompts_only.discard(event.call_id)
+        state = self.calls.get(event.call_id)
+        if state is None or state.ended:  # (a leg hung up with its call reports after it)
+            return
+        if event.state == "answered":
+            state.agents.answered(state.heard / AUDIO_RATE)
+        elif event.state == "ended":
+            state.agents.left(state.heard / AUDIO_RATE)
+            if event.reason == "transferred":  # hold music until the next agent: not transcribed
+                self.prompts_only.add(event.call_id)
 
     async def _call_ended(self, event: CallEnded | CallFailed) -> None:
         self.prompts_only.discard(event.call_id)
@@ -194,6 +213,7 @@ class AsrDispatcher:
         if state is None:
             return
         state.ended = True
+        state.agents.left(state.heard / AUDIO_RATE)
         if isinstance(event, CallEnded) and event.recording_path:
             state.recording = self.recordings_dir / event.recording_path
         for leg in LEGS:
@@ -244,7 +264,8 @@ class AsrDispatcher:
         self._start_job()
 
     def on_event(self, _peer: AsrPeer, event: Event) -> None:
-        self.bus.publish(event)
+        state = self.calls.get(getattr(event, "call_id", ""))
+        self.bus.publish(state.agents.label(event) if state is not None else event)
 
     def on_status(self, peer: AsrPeer, body: dict[str, Any]) -> None:
         self.last_status[peer.index] = time.monotonic()

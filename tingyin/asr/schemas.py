@@ -15,7 +15,7 @@ class WordOut(BaseModel):
 class SegmentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    leg: str  # caller | system (the agent side later): the speaker
+    leg: str  # the speaker: caller | agent | system (our prompts, before an agent)
     start: float
     end: float
     text: str

@@ -82,10 +82,11 @@ class CallQueued(CallEvent):
 
 @dataclass(frozen=True, kw_only=True)
 class QueueLeft(CallEvent):
-    """A caller stopped waiting in ``queue``: answered by an agent, or abandoned (hung up)."""
+    """A caller stopped waiting in ``queue``: answered by an agent, abandoned (hung up), or
+    callback (hung up after asking to be called back; their place in the queue is kept)."""
 
     queue: str
-    outcome: str  # answered | abandoned
+    outcome: str  # answered | abandoned | callback
     waited_seconds: float = 0.0
     agent_id: int = 0
 
@@ -124,7 +125,7 @@ class AgentLeg(CallEvent):
     of it: ringing → answered (bridged: the agent talks to the customer) → ended, or failed."""
 
     leg_id: str
-    state: str  # ringing | answered | failed | ended
+    state: str  # ringing | answered | held | resumed | failed | ended
     agent_id: int = 0
     reason: str = ""  # failed: no-answer | busy | failed-<status> | no-line; ended: who hung up
 
@@ -289,6 +290,40 @@ class AgentStateChanged(Event):
     call_id: str = ""  # the call being offered, on, or wrapped up
 
 
+@dataclass(frozen=True, kw_only=True)
+class CallbackPlaced(CallEvent):
+    """The ACD called back a caller who asked for it (``call_id``: the call they asked on);
+    ``callback_call_id`` is the call placed once answered; ``outcome`` answered | no-answer."""
+
+    queue: str
+    callback_call_id: str = ""
+    outcome: str = "answered"
+    attempt: int = 1
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutboundRequested(Event):
+    """An agent dials a customer from the desk: the hub places ``call_id`` to ``number`` and
+    rings the agent's phone (``phone_uri``; a browser softphone picks up by itself). Carries a
+    full number: internal, never sent to browsers (``web.events.may_see``)."""
+
+    call_id: str
+    number: str
+    agent_id: int
+    phone_uri: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class MonitorLeg(CallEvent):
+    """A supervisor's browser on a call (``leg_id``): joined → mode (listen | whisper | barge)
+    changes → left, or failed. Shown to supervisors, QA and admins only."""
+
+    leg_id: str
+    state: str
+    mode: str
+    reason: str = ""
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     CallRinging,
     CallAnswered,
@@ -314,4 +349,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CallerContextReady,
     TicketSlaAlert,
     AgentStateChanged,
+    CallbackPlaced,
+    OutboundRequested,
+    MonitorLeg,
 )

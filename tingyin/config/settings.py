@@ -155,6 +155,53 @@ class OutboundSettings(BaseModel):
         return self.dial_uri.replace("{number}", number)
 
 
+class SoftphoneSettings(BaseModel):
+    """The browser softphone: WebRTC between the agent's desk page and the hub."""
+
+    enabled: bool = Field(default=True, description="Agents may answer in the desk page")
+    codec: Literal["PCMU", "PCMA", "opus"] = Field(
+        default="PCMU",
+        description="G.711 needs no resampling and costs a third of Opus (BROWSER_AUDIO_NOTES)",
+    )
+    ice_addresses: list[str] = Field(
+        default_factory=list,
+        description="The hub's media addresses offered to browsers; empty = every non-loopback",
+    )
+    jitter_frames: int = Field(
+        default=2, ge=1, le=20, description="20 ms frames buffered before the agent's ear"
+    )
+
+
+class ReportsSettings(BaseModel):
+    """Report targets and the pre-aggregate refresher (tingyin.reports)."""
+
+    service_level_seconds: Literal[10, 20, 30, 60] = Field(
+        default=20, description="Answered within this many seconds counts for the service level"
+    )
+    service_level_target: float = Field(default=0.8, gt=0, lt=1)
+    shrinkage: float = Field(default=0.3, ge=0, lt=1, description="Breaks, training, absence")
+    fcr_window_hours: int = Field(default=72, ge=1, le=720)
+    recurrence_alert: float = Field(default=0.05, gt=0, lt=1)
+    refresh_seconds: float = Field(default=60.0, ge=1, description="Pre-aggregate refresh")
+    daily_report_time: str = Field(
+        default="06:00", pattern=r"^[0-2][0-9]:[0-5][0-9]$", description="Local time, HH:MM"
+    )
+    daily_report: bool = Field(default=True, description="Write data_dir/reports/DAY.html")
+
+
+class QaSettings(BaseModel):
+    """Automatic QA of finished calls, and the scorecard people score with (tingyin.qa)."""
+
+    enabled: bool = Field(default=True, description="Run automatic QA when a call ends")
+    scorecard_file: Path | None = Field(default=None, description="Unset = built-in")
+    checks_file: Path | None = Field(
+        default=None, description="Phrases, audio thresholds, sampling rules; unset = built-in"
+    )
+    settle_seconds: float = Field(
+        default=2.0, ge=0, le=600, description="Wait after a call ends before looking at it"
+    )
+
+
 class AuthSettings(BaseModel):
     secret_key: SecretStr | None = Field(
         default=None, description="JWT signing key; unset = generated once into the data dir"
@@ -190,6 +237,9 @@ class Settings(BaseSettings):
     ivr: IvrSettings = Field(default_factory=IvrSettings)
     queues: QueueSettings = Field(default_factory=QueueSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    qa: QaSettings = Field(default_factory=QaSettings)
+    reports: ReportsSettings = Field(default_factory=ReportsSettings)
+    softphone: SoftphoneSettings = Field(default_factory=SoftphoneSettings)
 
     @field_validator("timezone")
     @classmethod

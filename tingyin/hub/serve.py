@@ -31,18 +31,23 @@ from tingyin.hub.supervisor import StartupError, Supervisor
 from tingyin.ivr.actions import HubIvrActions
 from tingyin.ivr.menu import DEFAULT_MENU, Menu, MenuError, fallback_menu, load_menu
 from tingyin.ivr.service import IvrService
+from tingyin.qa.service import QaConfigError, load_qa_rules, qa_service
+from tingyin.reports.service import ReportService
 from tingyin.screenpop.lookups import ProcessLookups
 from tingyin.screenpop.policy import PolicyError
 from tingyin.screenpop.service import ScreenPopService
 from tingyin.screenpop.wiring import context_builder
+from tingyin.softphone.peer import pin_host_addresses
+from tingyin.softphone.service import ReachableAgents, SoftphoneService
 from tingyin.store import Database
-from tingyin.telephony.acd import Acd, QueueRules
+from tingyin.telephony.acd import Acd, AgentDirectory, QueueRules
 from tingyin.telephony.acd_directory import StoreDirectory
 from tingyin.telephony.audio_relay import AudioRelay
 from tingyin.telephony.control import CallControl
+from tingyin.telephony.desk_dialer import DeskDialer
 from tingyin.telephony.ipc import HubListener
 from tingyin.telephony.ports import free_port
-from tingyin.telephony.prompts import greeting_path
+from tingyin.telephony.prompts import greeting_path, write_hold_music
 from tingyin.tickets.policy import TicketPolicyError, load_ticket_policy
 from tingyin.tickets.survey import SurveyRunner
 from tingyin.tickets.watch import SlaWatch
@@ -119,23 +124,50 @@ def acd_for(
     bus: EventBus,
     send_command: Callable[[int, dict[str, Any]], Coroutine[Any, Any, bool]],
     worker_of: Callable[[str], int | None],
+    softphones: SoftphoneService | None = None,
 ) -> Acd:
-    """Queues from the queue file; agents' states from the store."""
+    """Queues from the queue file; agents' states from the store (browser agents only while
+    their softphone is connected)."""
     queues = {
         q.name: QueueRules(
             name=q.name, line=q.line, language=q.language, min_level=q.min_level,
             priority_vip=q.priority_vip, priority_urgent_ticket=q.priority_urgent_ticket,
             announce_every_seconds=q.announce_every_seconds,
+            max_wait_seconds=q.max_wait_seconds, offer_callback=q.offer_callback,
         )
         for q in config.queues
     }  # fmt: skip
     rules = config.agents
+    directory: AgentDirectory = StoreDirectory(db, config)
+    if softphones is not None:
+        directory = ReachableAgents(directory, softphones)
     return Acd(
-        bus, StoreDirectory(db, config), queues, send_command, worker_of,
+        bus, directory, queues, send_command, worker_of,
         ring_seconds=rules.ring_seconds, wrap_up_seconds=rules.wrap_up_seconds,
         caller_id=settings.outbound.caller_id,
         dial_uri=settings.outbound.uri_for if settings.outbound.dial_uri else None,
     )  # fmt: skip
+
+
+def softphone_service(
+    settings: Settings,
+    bus: EventBus,
+    listener: HubListener,
+    worker_of: Callable[[str], int | None],
+    prompts_dir: Path,
+) -> SoftphoneService | None:
+    """Browser agents' WebRTC legs, their audio riding the workers' IPC sockets."""
+    config = settings.softphone
+    if not config.enabled:
+        return None
+    pin_host_addresses(config.ice_addresses)
+    service = SoftphoneService(
+        bus, listener.send_command, listener.send_pcm, worker_of,
+        hold_music=lambda: write_hold_music(prompts_dir / "hold-music.wav"),
+        codec=config.codec, jitter_frames=config.jitter_frames,
+    )  # fmt: skip
+    listener.on_leg_audio = service.ear
+    return service
 
 
 async def serve(
@@ -158,7 +190,8 @@ async def serve(
         builder = context_builder(settings, db)
         ticket_policy = load_ticket_policy(settings.tickets.policy_file)
         queue_config = load_queue_config(settings.queues.config_file)
-    except (PolicyError, TicketPolicyError, QueueConfigError) as exc:
+        qa_rules = load_qa_rules(settings)
+    except (PolicyError, TicketPolicyError, QueueConfigError, QaConfigError) as exc:
         raise StartupError(str(exc)) from None
     menu, menu_error = ivr_menu(settings)
 
@@ -166,9 +199,13 @@ async def serve(
     bus.start()
     cdr = CdrWriter(db, bus, settings.recordings_dir)
     cdr.start()
+    qa = qa_service(settings, db, bus, qa_rules) if qa_rules is not None else None
     webhooks, background_stop = WebhookSender(db, ticket_policy), asyncio.Event()
     webhooks_task = loop.create_task(webhooks.run(background_stop), name="webhooks")
     sla_watch = loop.create_task(SlaWatch(db, ticket_policy, bus).run(background_stop), name="sla")
+    reports = loop.create_task(  # pre-aggregates every minute, the daily report each morning
+        ReportService(db, settings, ticket_policy).run(background_stop), name="reports"
+    )
     lookups = ProcessLookups(settings, builder, settings.screenpop.lookup_processes)
     screenpop = ScreenPopService(lookups, bus, builder.policy)
     listener = HubListener(hub_socket_path(settings), lambda _worker, event: bus.publish(event))
@@ -192,10 +229,19 @@ async def serve(
         )  # fmt: skip
         menu_dir = (settings.ivr.menu_file or DEFAULT_MENU).parent
         ivr = IvrService(bus, control, menu, actions, menu_dir)
-    acd = acd_for(settings, queue_config, db, bus, listener.send_command, supervisor.worker_of)
+    softphones = softphone_service(settings, bus, listener, supervisor.worker_of, prompts_dir)
+    dialer = DeskDialer(bus, control, listener.send_command, db, queue_config)
+    acd = acd_for(
+        settings, queue_config, db, bus, listener.send_command, supervisor.worker_of, softphones
+    )
     if ivr is not None:
         acd.on_answered = ivr.release
+        acd.on_requeued = ivr.hold  # a blind transfer: hold music until the next agent
         ivr.queue_place = acd.place_of
+        if control.enabled:  # callbacks dial through the outbound route
+            acd.dial_back = ivr.call_back
+            acd.owed_callbacks = StoreDirectory(db, queue_config).pending_callbacks
+            ivr.callback_in, ivr.take_callback = acd.callback_in, acd.take_callback
     listener.on_audio = audio.on_audio
     asr = asr_service(settings, bus)
     if asr is not None:
@@ -224,6 +270,7 @@ async def serve(
             audio=audio,
             screenpop=builder,
             tickets=ticket_policy,
+            softphones=softphones,
         )
     )
     server = _Server(
@@ -285,6 +332,7 @@ async def serve(
         if surveys is not None:  # calls in progress end before their workers do
             background_stop.set()
             await asyncio.gather(surveys, return_exceptions=True)
+        await dialer.stop()
         await acd.stop()
         if ivr is not None:
             await ivr.stop()
@@ -295,7 +343,9 @@ async def serve(
         await screenpop.stop()
         await bus.drain()
         background_stop.set()
-        await asyncio.gather(webhooks_task, sla_watch)
+        await asyncio.gather(webhooks_task, sla_watch, reports)
+        if qa is not None:
+            await qa.stop()
         await cdr.stop()
         await bus.stop()
         db.dispose()

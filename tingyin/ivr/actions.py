@@ -19,7 +19,7 @@ from sqlalchemy import select
 from tingyin.bus.context import OrderCard
 from tingyin.bus.events import CallerContextReady, utcnow
 from tingyin.ivr.menu import Menu
-from tingyin.ivr.session import Found
+from tingyin.ivr.session import CALLBACK_PROMPTS, Found
 from tingyin.ivr.speech import (
     read_amount_fen,
     read_digits,
@@ -99,7 +99,7 @@ class HubIvrActions:
 
     async def warm(self) -> None:
         """Synthesise every fixed prompt now, so the first caller waits on none of them."""
-        for text in sorted(self.menu.prompt_texts()):
+        for text in [*sorted(self.menu.prompt_texts()), *CALLBACK_PROMPTS]:
             await self.prompt(text)
         await self.hold_music()
 

@@ -8,6 +8,8 @@ may be the operator key, which goes straight to the agents' queue.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +25,14 @@ from tingyin.telephony.control import CallGone, CallHandle
 log = logging.getLogger(__name__)
 
 MAX_STEPS = 200  # a menu that loops forever (9 → welcome → 9 …) still ends
+CALLBACK_KEY = "1"
+CALLBACK_KEY_WAIT_S = 6.0
+CALLBACK_OFFER = (
+    "您已等待较长时间。如需我们稍后给您回电，请按1，您的排队位置将为您保留；继续等待请不要挂机。"
+)
+CALLBACK_TAKEN = "好的，客服空闲时将立即给您回电，您的排队位置已为您保留。再见。"
+CALLBACK_GREETING = "您好，这里是客服中心给您回电，正在为您接通人工客服，请稍候。"
+CALLBACK_PROMPTS = (CALLBACK_OFFER, CALLBACK_TAKEN, CALLBACK_GREETING)
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,15 @@ class Found:
 
     outcome: str
     variables: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class QueueLine:
+    """What the ACD tells and takes while a caller waits (each None: not available)."""
+
+    place: Callable[[str], QueuePlace | None] | None = None
+    callback_in: Callable[[str], float | None] | None = None  # seconds until the offer
+    take_callback: Callable[[str, str], bool] | None = None  # (call, number): place kept
 
 
 class IvrActions(Protocol):
@@ -85,8 +104,8 @@ class IvrSession:
         self.walk = _Walk()
         self.started = time.monotonic()
         self.words: dict[str, str] = dict(menu.defaults.speech)  # what may be said right now
-        # Where the caller stands once queued (the ACD answers); None: no announcements.
-        self.place_in_queue: Callable[[str], QueuePlace | None] | None = None
+        # Where the caller stands once queued, and the callback offer (the ACD answers).
+        self.queue_line = QueueLine()
 
     @property
     def call_id(self) -> str:
@@ -113,7 +132,7 @@ class IvrSession:
         self._emit(IvrEnded(call_id=self.call_id, outcome=outcome, node=node_id,
                             path=tuple(self.walk.path)))  # fmt: skip
         if outcome == "queued":
-            await self._hold()
+            await hold(self.handle, self.actions, self.queue_line, caller=self.caller)
         elif outcome == "error":
             await self.handle.hangup()
         return outcome
@@ -267,22 +286,6 @@ class IvrSession:
         self._emit_result(self.walk.last_result)
         await self.handle.play(await self.actions.prompt(text))
 
-    async def _hold(self) -> None:
-        """Music until an agent takes the call (agents' queues) or the caller hangs up; now and
-        then where they stand in the queue, when someone is ahead of them."""
-        try:
-            music = await self.actions.hold_music()
-            said_at = -1e9
-            while True:
-                place = self.place_in_queue(self.call_id) if self.place_in_queue else None
-                if place is not None and time.monotonic() - said_at >= place.every_seconds:
-                    said_at = time.monotonic()
-                    if place.ahead > 0:
-                        await self.handle.play(await self.actions.prompt(place.sentence()))
-                await self.handle.play(music, barge=False)
-        except CallGone:
-            return
-
     # -- bookkeeping ------------------------------------------------------------------------
     def _var(self, name: str) -> str:
         return self.walk.variables.get(name, "")
@@ -306,6 +309,58 @@ class IvrSession:
 
     def _emit(self, event: Event) -> None:
         self.publish(event)
+
+
+async def hold(handle: CallHandle, actions: IvrActions, line: QueueLine, *, caller: str) -> None:
+    """Music until an agent takes the call (the walk is cancelled) or the caller hangs up; now
+    and then their place in the queue when someone is ahead; after the queue's maximum wait, once,
+    the offer to be called back (the caller then hangs up, their place kept)."""
+    try:
+        music = await actions.hold_music()
+        said_at, offered = -1e9, False
+        while True:
+            due = None
+            if line.callback_in is not None and not offered and _callable_back(caller):
+                due = line.callback_in(handle.call_id)
+            if due is not None and due <= 0:
+                offered = True
+                if await _offer_callback(handle, actions, line, caller):
+                    return
+                continue
+            place = line.place(handle.call_id) if line.place is not None else None
+            if place is not None and time.monotonic() - said_at >= place.every_seconds:
+                said_at = time.monotonic()
+                if place.ahead > 0:
+                    await handle.play(await actions.prompt(place.sentence()))
+            if due is None:
+                await handle.play(music, barge=False)
+            else:  # cut the music short for the offer; the next prompt replaces it
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(handle.play(music, barge=False), due)
+    except CallGone:
+        return
+
+
+async def _offer_callback(
+    handle: CallHandle, actions: IvrActions, line: QueueLine, caller: str
+) -> bool:
+    """Press 1 to be called back: True when taken (the call is hung up after a goodbye)."""
+    handle.clear_digits()
+    await handle.play(await actions.prompt(CALLBACK_OFFER))
+    key = await handle.read_digit(CALLBACK_KEY_WAIT_S)
+    if key != CALLBACK_KEY or line.take_callback is None:
+        return False
+    if not line.take_callback(handle.call_id, caller):  # an agent is being rung for them
+        return False
+    await handle.play(await actions.prompt(CALLBACK_TAKEN), barge=False)
+    await handle.hangup()
+    await handle.wait_ended(5.0)
+    return True
+
+
+def _callable_back(caller: str) -> bool:
+    digits = caller.lstrip("+")
+    return len(digits) >= 5 and digits.isdigit()  # not anonymous, not an extension
 
 
 class _Variables(dict[str, str]):

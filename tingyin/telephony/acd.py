@@ -7,7 +7,13 @@ offered the call: their phone rings (``connect_agent`` to the customer's worker,
 the two once answered). An offer not answered within ``ring_seconds`` goes to the next agent;
 an agent who lets ``max_missed_offers`` ring out in a row is set not ready. After a call the
 agent gets ``wrap_up_seconds`` before the next one. Callers who hang up while waiting are
-counted as abandoned (``QueueLeft``).
+counted as abandoned (``QueueLeft``). A caller handed on by a blind transfer waits again (the
+IVR plays hold music again: ``on_requeued``).
+
+Callbacks (``telephony.callbacks``): after ``max_wait_seconds`` the IVR offers one; a caller who
+takes it hangs up but keeps their place. When that place comes up and an agent is free, the
+agent is held for them and the customer is dialled; once they answer, the call is offered to
+the held agent first. Waiting callers, callbacks included, are kept in memory only.
 
 The agents' states live in the store (``tingyin.agents``); this class keeps only who is waiting
 and which offers are ringing, and re-reads the ready agents on each dispatch.
@@ -21,7 +27,7 @@ import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from tingyin.bus import EventBus
@@ -36,6 +42,13 @@ from tingyin.bus.events import (
     QueueLeft,
     TransferRequested,
     utcnow,
+)
+from tingyin.telephony.callbacks import (
+    RESTORE_HOURS,
+    Callback,
+    CallbackDesk,
+    DialBack,
+    PendingCallback,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +68,8 @@ class QueueRules:
     priority_vip: int = 10
     priority_urgent_ticket: int = 20
     announce_every_seconds: float = 30.0  # 0: never
+    max_wait_seconds: float = 300.0  # then a callback is offered (with offer_callback)
+    offer_callback: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,7 @@ class Waiting:
     tried: set[int] = field(default_factory=set)
     offer: tuple[str, int] | None = None  # (leg id, agent id) while an agent's phone rings
     only_agent: int = 0  # a transfer to one agent: wait for them, nobody else
+    callback: Callback | None = None  # asked to be called back (and hung up)
 
 
 def next_in_line(waiting: list[Waiting]) -> list[Waiting]:
@@ -117,6 +133,7 @@ class Acd:
         caller_id: str = "",
         on_answered: Callable[[str], None] | None = None,
         dial_uri: Callable[[str], str] | None = None,
+        dial_back: DialBack | None = None,
     ) -> None:
         self.bus = bus
         self.directory = directory
@@ -128,13 +145,18 @@ class Acd:
         self.caller_id = caller_id
         self.on_answered = on_answered  # the IVR stops its hold music
         self.dial_uri = dial_uri  # a number → the SIP URI that reaches it (outbound route)
+        self.dial_back = dial_back  # calls a customer back; None: no callbacks offered
+        self.on_requeued: Callable[[str, int], None] | None = None  # (call, worker): music again
+        # Callbacks still owed per the CDR (asked for since then): taken back at start.
+        self.owed_callbacks: Callable[[datetime], list[PendingCallback]] | None = None
         self.waiting: dict[str, Waiting] = {}
         self._pops: dict[str, CallerContextReady] = {}
         self._wrap_ups: dict[int, asyncio.TimerHandle] = {}
-        self._lock = asyncio.Lock()
+        self.lock = asyncio.Lock()
         self._recent_waits: deque[float] = deque(maxlen=20)
         self._transfers: dict[str, TransferRequested] = {}  # released agent → requeue
         self._task: asyncio.Task[None] | None = None
+        self.callbacks = CallbackDesk(self)
         bus.subscribe(CallQueued, self._on_queued)
         bus.subscribe(CallerContextReady, self._on_pop)
         bus.subscribe(AgentLeg, self._on_leg)
@@ -155,7 +177,24 @@ class Acd:
         per_head = sum(self._recent_waits) / len(self._recent_waits) if self._recent_waits else 60
         return ahead, (ahead + 1) * per_head, me.queue.announce_every_seconds
 
+    def callback_in(self, call_id: str) -> float | None:
+        """Seconds until a waiting caller is offered a callback (0: now); None: not offered."""
+        return self.callbacks.due_in(call_id)
+
+    def take_callback(self, call_id: str, number: str) -> bool:
+        """The caller asked to be called back at ``number`` (and hangs up): keep their place."""
+        return self.callbacks.take(call_id, number)
+
     async def start(self) -> None:
+        if self.owed_callbacks is not None and self.dial_back is not None:
+            since = utcnow() - timedelta(hours=RESTORE_HOURS)
+            for owed in await asyncio.to_thread(self.owed_callbacks, since):
+                rules = self.queues.get(owed.queue) or next(iter(self.queues.values()))
+                callback = Callback(owed.number, caller_gone=True, attempts=owed.attempts)
+                self.waiting[owed.call_id] = Waiting(owed.call_id, rules, owed.since,
+                                                     callback=callback)  # fmt: skip
+            if self.waiting:
+                log.info("%d callback(s) still owed taken back", len(self.waiting))
         self._task = asyncio.get_running_loop().create_task(self._tick(), name="acd")
 
     async def stop(self) -> None:
@@ -164,6 +203,7 @@ class Acd:
             await asyncio.gather(self._task, return_exceptions=True)
         for timer in self._wrap_ups.values():
             timer.cancel()
+        await self.callbacks.stop()
 
     # -- events -----------------------------------------------------------------------------
     async def _on_pop(self, event: CallerContextReady) -> None:
@@ -212,6 +252,9 @@ class Acd:
             transfer = self._transfers.pop(event.call_id, None)
             if transfer is not None and event.reason == "transferred":
                 self._requeue(transfer, event.agent_id)
+                worker = self._worker_of(event.call_id)
+                if self.on_requeued is not None and worker is not None:
+                    self.on_requeued(event.call_id, worker)  # hold music while they wait again
                 await self.dispatch()
             loop = asyncio.get_running_loop()
             self._wrap_ups[event.agent_id] = loop.call_later(
@@ -252,6 +295,11 @@ class Acd:
     async def _on_gone(self, event: CallEnded | CallFailed) -> None:
         self._pops.pop(event.call_id, None)
         self._transfers.pop(event.call_id, None)
+        waiting = self.waiting.get(event.call_id)
+        if waiting is not None and waiting.callback is not None:
+            waiting.callback.caller_gone = True  # hung up to be called back: keeps the place
+            await self.dispatch()
+            return
         waiting = self.waiting.pop(event.call_id, None)
         if waiting is None:
             return
@@ -264,10 +312,13 @@ class Acd:
     # -- routing ----------------------------------------------------------------------------
     async def dispatch(self) -> None:
         """Offer every waiting caller (best first) to a free agent, while there are any."""
-        async with self._lock:
+        async with self.lock:
             ringing = {w.offer[1] for w in self.waiting.values() if w.offer}
+            now = utcnow()
             for waiting in next_in_line(list(self.waiting.values())):
                 if waiting.offer is not None or waiting.call_id not in self.waiting:
+                    continue
+                if waiting.callback is not None and not waiting.callback.due(now):
                     continue
                 candidates = await asyncio.to_thread(self.directory.ready, waiting.queue)
                 if waiting.only_agent:
@@ -275,10 +326,13 @@ class Acd:
                 agent = pick_agent(candidates, waiting.tried | ringing)
                 if agent is None:
                     continue
-                if await self._offer(waiting, agent):
+                if waiting.callback is not None:
+                    self.callbacks.place(waiting, agent)  # the customer is dialled first
+                    ringing.add(agent.agent_id)
+                elif await self.offer(waiting, agent):
                     ringing.add(agent.agent_id)
 
-    async def _offer(self, waiting: Waiting, agent: Offerable) -> bool:
+    async def offer(self, waiting: Waiting, agent: Offerable) -> bool:
         worker = self._worker_of(waiting.call_id)
         if worker is None:
             return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,8 +19,9 @@ from tingyin.agents.actions import AgentError, ready_agents, record_missed_offer
 from tingyin.agents.config import QueueConfig
 from tingyin.bus.events import AgentStateChanged, utcnow
 from tingyin.store import Database
-from tingyin.store.models import AgentProfile, Ticket, User
+from tingyin.store.models import AgentProfile, Call, CallEventRow, Ticket, User
 from tingyin.telephony.acd import Offerable, QueueRules
+from tingyin.telephony.callbacks import PendingCallback, owed_callbacks
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,25 @@ class StoreDirectory:
                 )
             )
             return found is not None
+
+    def pending_callbacks(self, since: datetime) -> list[PendingCallback]:
+        """Callbacks asked for since ``since`` and still owed (for a hub that restarted)."""
+        kinds = ("queued", "queue_left", "callback")
+        with self.db.session() as session:
+            asked = select(CallEventRow.call_id).where(
+                CallEventRow.kind == "queue_left", CallEventRow.at >= since
+            )
+            rows = session.execute(
+                select(CallEventRow.call_id, CallEventRow.at, CallEventRow.kind, CallEventRow.data)
+                .where(CallEventRow.call_id.in_(asked), CallEventRow.kind.in_(kinds))
+                .order_by(CallEventRow.at, CallEventRow.id)
+            )
+            calls: dict[str, list[tuple[datetime, str, dict[str, object]]]] = {}
+            for call_id, at, kind, data in rows:
+                calls.setdefault(call_id, []).append((at, kind, dict(data or {})))
+            found = session.execute(select(Call.id, Call.caller_number).where(Call.id.in_(calls)))
+            numbers = {call_id: number for call_id, number in found}
+        return owed_callbacks(calls, numbers)
 
     def _move(
         self,

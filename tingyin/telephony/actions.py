@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from tingyin.bus.events import (
     AgentLeg,
     CallAnswered,
+    CallbackPlaced,
     CallEnded,
     CallEvent,
     CallFailed,
@@ -57,6 +58,9 @@ def apply_call_event(session: Session, event: Event) -> None:
         elif isinstance(event, QueueLeft):
             _log(session, event, "queue_left", {"queue": event.queue, "outcome": event.outcome,
                  "waited_seconds": event.waited_seconds, "agent_id": event.agent_id})  # fmt: skip
+        elif isinstance(event, CallbackPlaced):
+            _log(session, event, "callback", {"queue": event.queue, "outcome": event.outcome,
+                 "callback_call_id": event.callback_call_id, "attempt": event.attempt})  # fmt: skip
         elif isinstance(event, PartyLeg):
             _log(session, event, "party_leg", {"leg_id": event.leg_id, "state": event.state,
                  "number": event.number, "reason": event.reason})  # fmt: skip

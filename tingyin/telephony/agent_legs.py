@@ -37,7 +37,7 @@ class AgentLegs:
         leg_id, uri = str(command["leg_id"]), str(command["uri"])
         agent_id = int(command.get("agent_id", 0))
         if customer is None or customer.ended or customer.agent_leg is not None:
-            self._tell(str(command["call_id"]), leg_id, "failed", agent_id, "no-call")
+            self.tell(str(command["call_id"]), leg_id, "failed", agent_id, "no-call")
             return
         account = worker.outbound_account(str(command.get("caller", "")))
         call = WorkerCall(worker, account, pj.PJSUA_INVALID_ID, leg_id)
@@ -47,9 +47,10 @@ class AgentLegs:
         with worker.lock:
             worker.calls[leg_id] = leg
         customer.agent_leg = leg_id
+        customer.owned = bool(command.get("owned"))
         log.info("call %s: ringing agent %d at %s", customer.call_id, agent_id,
                  mask_number(number_from_uri(uri)))  # fmt: skip
-        self._tell(customer.call_id, leg_id, "ringing", agent_id)
+        self.tell(customer.call_id, leg_id, "ringing", agent_id)
         try:
             call.makeCall(uri, pj.CallOpParam(True))
         except pj.Error as exc:  # no free line in this worker, a bad URI
@@ -102,9 +103,58 @@ class AgentLegs:
         leg.end_reason = "transferred"
         _hangup(leg.call)
 
+    def hold(self, command: dict[str, Any]) -> None:
+        """The agent holds the customer: the customer hears music (looped ``music`` file), the
+        agent nothing; off again, they talk. The recording keeps running (one file)."""
+        customer = self.worker.calls.get(str(command.get("call_id")))
+        leg = self.worker.calls.get(customer.agent_leg or "") if customer else None
+        if customer is None or leg is None or not leg.bridged:
+            return
+        if customer.audio is None or leg.audio is None:
+            return
+        if command.get("on") and not customer.held:
+            for src, dst in ((customer.audio, leg.audio), (leg.audio, customer.audio)):
+                with contextlib.suppress(pj.Error):
+                    src.stopTransmit(dst)
+            customer.held = True
+            try:
+                player = pj.AudioMediaPlayer()
+                player.createPlayer(str(command.get("music", "")), 0)  # 0: loop
+                player.startTransmit(customer.audio)
+                customer.hold_player = player
+            except pj.Error as exc:  # no music file: silence on hold, still held
+                log.warning("call %s: hold music not played: %s", customer.call_id, exc.info())
+            self.tell(customer.call_id, leg.call_id, "held", leg.agent_id)
+        elif not command.get("on") and customer.held:
+            if customer.hold_player is not None:
+                with contextlib.suppress(pj.Error):
+                    customer.hold_player.stopTransmit(customer.audio)
+            customer.hold_player, customer.held = None, False
+            customer.audio.startTransmit(leg.audio)
+            leg.audio.startTransmit(customer.audio)
+            self.tell(customer.call_id, leg.call_id, "resumed", leg.agent_id)
+
+    def dtmf(self, command: dict[str, Any]) -> None:
+        """Keys from the agent's keypad, sent on to the customer's side (an outside IVR)."""
+        customer = self.worker.calls.get(str(command.get("call_id")))
+        digits = "".join(d for d in str(command.get("digits", "")) if d in "0123456789*#")
+        if customer is None or customer.ended or not digits:
+            return
+        try:
+            customer.call.dialDtmf(digits)
+        except pj.Error as exc:
+            log.warning("call %s: DTMF not sent: %s", customer.call_id, exc.info())
+
     def answered(self, leg: ActiveCall) -> None:
         leg.ring_deadline = 0.0
         self._maybe_bridge(leg)
+
+    def customer_ready(self, customer: ActiveCall) -> None:
+        """The customer's media is up after the agent's leg was placed (an agent's own call
+        out: both ring at once, whoever answers last completes the bridge)."""
+        leg = self.worker.calls.get(customer.agent_leg or "")
+        if leg is not None and not leg.ended:
+            self._maybe_bridge(leg)
 
     def media_ready(self, leg: ActiveCall, audio: pj.AudioMedia) -> None:
         leg.media_ready = True
@@ -121,25 +171,35 @@ class AgentLegs:
         """The agent leg is over: unbridge; a bridged call ends with it, an unanswered one waits
         for the next agent. A third party leaving changes nothing for the others."""
         customer = self.worker.calls.get(leg.parent or "")
+        # Once the customer's call has ended its media is gone: touching its bridge port then
+        # aborts pjmedia (op_disconnect_ports). Its own finish already took the bridge down.
+        live = customer is not None and not customer.ended
         if leg.party:
             if customer is not None:
-                self._unjoin(customer, leg)
+                if live:
+                    self._unjoin(customer, leg)
                 if leg.call_id in customer.party_legs:
                     customer.party_legs.remove(leg.call_id)
+                if live:
+                    self.worker.monitors.rewire(customer)
             state = "ended" if leg.bridged else "failed"
             why = leg.end_reason or reason or ("hangup" if leg.bridged else "failed")
             self._tell_party(leg.parent or "", leg.call_id, state, "", why)
             return
         bridged = leg.bridged
         if customer is not None:
-            self._unbridge(customer, leg)
+            if live:
+                self._unbridge(customer, leg)
             customer.agent_leg = None
+            if live:
+                self.worker.monitors.rewire(customer)  # supervisors stop hearing the agent gone
         bridged = bridged or leg.end_reason == "transferred"  # unbridged just before it ended
         state = "ended" if bridged else "failed"
         why = leg.end_reason or (("agent-hangup" if bridged else reason) or "failed")
-        self._tell(leg.parent or "", leg.call_id, state, leg.agent_id, why)
+        self.tell(leg.parent or "", leg.call_id, state, leg.agent_id, why)
         transferred = leg.end_reason == "transferred"
-        if bridged and customer is not None and not customer.ended and not transferred:
+        ends_call = (bridged and not transferred) or (customer is not None and customer.owned)
+        if ends_call and customer is not None and not customer.ended:
             _hangup(customer.call)
 
     def customer_finished(self, customer: ActiveCall) -> None:
@@ -176,7 +236,8 @@ class AgentLegs:
         if customer.other_tap is not None:
             leg.audio.startTransmit(customer.other_tap)  # the agent on the right channel
         leg.bridged = customer.bridged = True
-        self._tell(customer.call_id, leg.call_id, "answered", leg.agent_id)
+        self.worker.monitors.rewire(customer)  # supervisors on the call hear the new agent
+        self.tell(customer.call_id, leg.call_id, "answered", leg.agent_id)
 
     def _others(self, customer: ActiveCall, leg: ActiveCall) -> list[pj.AudioMedia]:
         """Everyone on the call a third party talks with: the customer, the agent, other parties."""
@@ -193,6 +254,7 @@ class AgentLegs:
         if customer.other_tap is not None:
             leg.audio.startTransmit(customer.other_tap)  # recorded with our side, on the right
         leg.bridged = True
+        self.worker.monitors.rewire(customer)
         self._tell_party(customer.call_id, leg.call_id, "answered", "")
 
     def _unjoin(self, customer: ActiveCall, leg: ActiveCall) -> None:
@@ -216,6 +278,10 @@ class AgentLegs:
     def _unbridge(self, customer: ActiveCall, leg: ActiveCall) -> None:
         if not leg.bridged or leg.audio is None:
             return
+        if customer.hold_player is not None and customer.audio is not None:
+            with contextlib.suppress(pj.Error):
+                customer.hold_player.stopTransmit(customer.audio)
+        customer.hold_player, customer.held = None, False
         pairs = [(customer.audio, leg.audio), (leg.audio, customer.audio),
                  (leg.audio, customer.other_tap)]  # fmt: skip
         for src, dst in pairs:
@@ -224,7 +290,7 @@ class AgentLegs:
                     src.stopTransmit(dst)
         customer.bridged = False
 
-    def _tell(self, call_id: str, leg_id: str, state: str, agent_id: int, reason: str = "") -> None:
+    def tell(self, call_id: str, leg_id: str, state: str, agent_id: int, reason: str = "") -> None:
         self.worker.publish(
             AgentLeg(call_id=call_id, leg_id=leg_id, state=state, agent_id=agent_id, reason=reason)
         )

@@ -155,14 +155,14 @@ class CallControl:
         """Outbound is configured and some worker has a free line right now."""
         return self.enabled and self._pick_worker() is not None
 
-    async def originate(self, number: str) -> CallHandle:
+    async def originate(self, number: str, call_id: str | None = None) -> CallHandle:
         """Dial ``number`` through the configured route; events follow on the handle."""
         if not self.enabled:
             raise OutboundError("outbound calls are off ([outbound] dial_uri is empty)")
         worker = self._pick_worker()
         if worker is None:
             raise OutboundError("no media worker has a free line")
-        handle = CallHandle(call_id=uuid.uuid4().hex, worker=worker, _control=self)
+        handle = CallHandle(call_id=call_id or uuid.uuid4().hex, worker=worker, _control=self)
         self.handles[handle.call_id] = handle
         command = {
             "command": "originate",

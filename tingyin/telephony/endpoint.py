@@ -30,9 +30,12 @@ from tingyin.bus.events import (
 )
 from tingyin.privacy import mask_number, number_from_uri
 from tingyin.telephony.agent_legs import AgentLegs
+from tingyin.telephony.browser_leg import BrowserCall, BrowserLegs
 from tingyin.telephony.call_recorder import AudioSink, CallRecorder
 from tingyin.telephony.hub_commands import HubCommands
 from tingyin.telephony.media import FrameTap, fast_read_works
+from tingyin.telephony.monitor_legs import MonitorLegs
+from tingyin.telephony.worker_commands import run_command
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +70,8 @@ class ActiveCall:
     caller_tap: FrameTap | None = None
     other_tap: FrameTap | None = None
     player: pj.AudioMediaPlayer | None = None
+    hold_player: pj.AudioMediaPlayer | None = None  # music while the agent holds the customer
+    held: bool = False
     recorder: CallRecorder | None = None
     ended: bool = False
     direction: str = "inbound"
@@ -87,6 +92,7 @@ class ActiveCall:
     end_reason: str = ""
     party: bool = False  # a third party's leg (3-way), not an agent's
     party_legs: list[str] = field(default_factory=list)  # on a customer's call
+    owned: bool = False  # an agent's own call out: it ends when the agent's leg ends
     # The caller stream's jitter buffer at its end: frames it lost, discarded, or played empty.
     # Each can shift the caller's audio by a frame; tests use them to explain such shifts.
     jitter: tuple[int, int, int] = (0, 0, 0)
@@ -129,6 +135,7 @@ class MediaWorker:
         config: WorkerConfig,
         publish: Callable[[Event], None],
         send_audio: Callable[[str, int, bytes, bytes], None] | None = None,
+        send_leg_audio: Callable[[str, bytes], None] | None = None,
     ) -> None:
         self.config = config
         self.publish = publish
@@ -146,6 +153,8 @@ class MediaWorker:
         self._fast_read = True
         self._writer = threading.Thread(target=self._write_loop, name="recorder", daemon=True)
         self.legs = AgentLegs(self)
+        self.browser = BrowserLegs(self, send_leg_audio, CLOCK_RATE)
+        self.monitors = MonitorLegs(self, send_leg_audio, CLOCK_RATE)
         self.commands = HubCommands(self)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -199,6 +208,9 @@ class MediaWorker:
 
     def stop_prompt(self, active: ActiveCall, *, interrupted: bool) -> None:
         self._stop_prompt(active, interrupted=interrupted)
+
+    def stop_loop(self) -> None:
+        self._stop.set()
 
     def outbound_account(self, caller: str) -> pj.Account:
         return self._outbound_account(caller)
@@ -345,6 +357,8 @@ class MediaWorker:
         with self._lock:
             active.recorder = recorder
         self.publish(CallRecordingStarted(call_id=active.call_id, path=str(relative)))
+        if active.agent_leg is not None:
+            self.legs.customer_ready(active)
 
     def on_dtmf(self, call: WorkerCall) -> None:
         active = self.calls.get(call.tingyin_id)
@@ -352,9 +366,6 @@ class MediaWorker:
             self._stop_prompt(active, interrupted=True)
 
     # -- hub-driven calls: originate, prompts (``telephony.hub_commands``) ---------------------
-    def _originate(self, command: dict[str, Any]) -> None:
-        self.commands.originate(command)
-
     def _play(self, active: ActiveCall, command: dict[str, Any]) -> None:
         self.commands.play(active, command)
 
@@ -371,6 +382,7 @@ class MediaWorker:
             self.legs.leg_finished(active, reason)
             self._finished.append(active)
             return
+        self.monitors.call_finished(active)
         self.legs.customer_finished(active)
         _disconnect_all(active)
         with self._lock:
@@ -404,8 +416,10 @@ class MediaWorker:
             for tap in (active.caller_tap, active.other_tap):
                 if tap is not None:
                     tap.destroy()
+            if isinstance(active.call, BrowserCall):
+                active.call.destroy()
             active.caller_tap = active.other_tap = None
-            active.player = None
+            active.player = active.hold_player = None
             with self._lock:
                 self.calls.pop(active.call_id, None)
             self.streaming.discard(active.call_id)
@@ -438,36 +452,7 @@ class MediaWorker:
         with self._lock:
             commands, self._commands = self._commands, []
         for command in commands:
-            name = command.get("command")
-            active = self.calls.get(str(command.get("call_id")))
-            if name == "hangup":
-                if active is not None and not active.ended:
-                    _hangup(active.call)
-            elif name == "originate":
-                if active is None:
-                    self._originate(command)
-            elif name == "play":
-                if active is not None and not active.ended:
-                    self._play(active, command)
-            elif name == "connect_agent":
-                self.legs.offer(command)
-            elif name == "add_party":
-                self.legs.add_party(command)
-            elif name == "release_agent":
-                self.legs.release(str(command.get("call_id")))
-            elif name == "drop_agent":
-                self.legs.drop(str(command.get("call_id")))
-            elif name == "stop_prompt":
-                if active is not None:
-                    self._stop_prompt(active, interrupted=True)
-            elif name == "stream":
-                call_id = str(command.get("call_id"))
-                if command.get("on"):
-                    self.streaming.add(call_id)
-                else:
-                    self.streaming.discard(call_id)
-            elif name in ("shutdown", "hub-lost"):
-                self._stop.set()
+            run_command(self, command)
 
     def _enforce_limits(self) -> None:
         now = time.monotonic()
@@ -502,7 +487,9 @@ class MediaWorker:
 def _disconnect_all(active: ActiveCall) -> None:
     """Stop every transmission between the call's ports before any is destroyed."""
     ports: list[pj.AudioMedia] = [
-        p for p in (active.player, active.caller_tap, active.other_tap) if p is not None
+        p
+        for p in (active.player, active.hold_player, active.caller_tap, active.other_tap)
+        if p is not None
     ]
     with contextlib.suppress(pj.Error):  # the call's media may already be gone
         ports.append(active.call.getAudioMedia(-1))

@@ -6,7 +6,9 @@ worker → hub; ``C`` a command (JSON) hub → worker; ``A`` audio worker → hu
 the hub asked for with a ``stream`` command (or every call, for ASR): ``call id (32 ASCII) |
 offset (8 bytes: samples into the call's recording) | caller PCM length (4 bytes) | caller PCM |
 other side PCM`` (16-bit 8 kHz mono each, about 100 ms per frame). The offset lets a consumer
-place audio on the recording's time line and notice gaps. Unix sockets
+place audio on the recording's time line and notice gaps. A browser agent's leg (the softphone)
+adds two kinds of 20 ms frames, ``leg id (32 ASCII) | PCM``: ``P`` hub → worker, the agent's
+microphone into the call; ``L`` worker → hub, what the agent hears. Unix sockets
 were chosen over shared memory: bench/ipc_cost.py measures what a stream costs.
 
 The worker side never blocks a pjsip thread: events go into a bounded queue drained by a sender
@@ -38,6 +40,8 @@ KIND_EVENT = b"E"
 KIND_HELLO = b"H"
 KIND_COMMAND = b"C"
 KIND_AUDIO = b"A"
+KIND_PCM_IN = b"P"
+KIND_LEG_AUDIO = b"L"
 CALL_ID_BYTES = 32
 _AUDIO_HEAD = struct.Struct(">QI")
 
@@ -60,8 +64,24 @@ def unpack_audio(payload: bytes) -> tuple[str, int, bytes, bytes]:
     return call_id, offset, payload[start : start + n_left], payload[start + n_left :]
 
 
+def pack_leg(leg_id: str, pcm: bytes) -> bytes:
+    head = leg_id.encode("ascii")
+    if len(head) != CALL_ID_BYTES:
+        raise ValueError(f"leg id must be {CALL_ID_BYTES} characters: {leg_id!r}")
+    return head + pcm
+
+
+def unpack_leg(payload: bytes) -> tuple[str, bytes]:
+    if len(payload) < CALL_ID_BYTES:
+        raise ValueError("leg frame too short")
+    return payload[:CALL_ID_BYTES].decode("ascii"), payload[CALL_ID_BYTES:]
+
+
 # (call id, offset in samples, caller PCM, other side PCM)
 AudioHandler = Callable[[str, int, bytes, bytes], None]
+# (leg id, 20 ms of PCM)
+LegAudioHandler = Callable[[str, bytes], None]
+MAX_PCM_BACKLOG = 64 * 1024  # bytes unsent to a worker before microphone frames are dropped
 
 
 class WorkerLink:
@@ -73,10 +93,12 @@ class WorkerLink:
         worker: int,
         on_command: Callable[[dict[str, Any]], None],
         max_queued: int = 10_000,
+        on_pcm: LegAudioHandler | None = None,
     ) -> None:
         self._path = path
         self._worker = worker
         self._on_command = on_command
+        self.on_pcm = on_pcm
         self._outbox: queue.Queue[bytes | None] = queue.Queue(maxsize=max_queued)
         self._sock: socket.socket | None = None
         self._stopping = threading.Event()
@@ -100,6 +122,9 @@ class WorkerLink:
 
     def send_audio(self, call_id: str, offset: int, left: bytes, right: bytes) -> None:
         self._put(pack(KIND_AUDIO, pack_audio(call_id, offset, left, right)))
+
+    def send_leg_audio(self, leg_id: str, pcm: bytes) -> None:
+        self._put(pack(KIND_LEG_AUDIO, pack_leg(leg_id, pcm)))
 
     def close(self, timeout: float = 2.0) -> None:
         """Flush queued events, then close."""
@@ -157,6 +182,8 @@ class WorkerLink:
                 kind, payload = recv_frame(sock)
                 if kind == KIND_COMMAND:
                     self._on_command(json.loads(payload))
+                elif kind == KIND_PCM_IN and self.on_pcm is not None:
+                    self.on_pcm(*unpack_leg(payload))
         except (OSError, ConnectionError, ValueError):
             if not self._stopping.is_set():
                 self._on_command({"command": "hub-lost"})
@@ -174,6 +201,8 @@ class HubListener:
         self.path = path
         self._on_event = on_event
         self.on_audio = on_audio
+        self.on_leg_audio: LegAudioHandler | None = None
+        self.pcm_dropped = 0
         self._writers: dict[int, asyncio.StreamWriter] = {}
         self._server: asyncio.Server | None = None
         self.connected: asyncio.Event = asyncio.Event()
@@ -205,6 +234,18 @@ class HubListener:
         except (ConnectionError, OSError):
             return False
 
+    def send_pcm(self, worker: int, leg_id: str, pcm: bytes) -> bool:
+        """A browser agent's microphone frame into a leg on ``worker``; never waits: a worker
+        that does not keep up loses frames (counted) rather than delaying the rest."""
+        writer = self._writers.get(worker)
+        if writer is None or writer.is_closing():
+            return False
+        if writer.transport.get_write_buffer_size() > MAX_PCM_BACKLOG:
+            self.pcm_dropped += 1
+            return False
+        writer.write(pack(KIND_PCM_IN, pack_leg(leg_id, pcm)))
+        return True
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         worker = -1
         try:
@@ -226,6 +267,11 @@ class HubListener:
                         self._on_event(worker, decode_event(payload))
                     except ValueError:
                         log.exception("worker %s sent an undecodable event", worker)
+                elif kind == KIND_LEG_AUDIO and self.on_leg_audio is not None:
+                    try:
+                        self.on_leg_audio(*unpack_leg(payload))
+                    except ValueError:
+                        log.exception("worker %s sent a bad leg audio frame", worker)
                 elif kind == KIND_AUDIO and self.on_audio is not None:
                     try:
                         self.on_audio(*unpack_audio(payload))

@@ -32,7 +32,9 @@ class Outcome:
     answered_at: float = 0.0
     ended_at: float = 0.0
     dtmf_sent: str = ""
+    dtmf_received: str = ""
     recording_at: float = 0.0  # monotonic, when --record started taking what is heard
+    playing_at: float = 0.0  # monotonic, when --play started
 
 
 class _Call(pj.Call):  # type: ignore[misc]
@@ -53,6 +55,9 @@ class _Call(pj.Call):  # type: ignore[misc]
             self.outcome.ended_at = time.monotonic()
             self.outcome.status = int(info.lastStatusCode)
             self.outcome.reason = str(info.lastReason)
+
+    def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
+        self.outcome.dtmf_received += str(prm.digit)
 
     def onCallMediaState(self, prm: pj.OnCallMediaStateParam) -> None:
         info = self.getInfo()
@@ -186,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
                 player = pj.AudioMediaPlayer()
                 player.createPlayer(str(args.play), pj.PJMEDIA_FILE_NO_LOOP)
                 player.startTransmit(call.audio)
+                outcome.playing_at = time.monotonic()
             if args.record:
                 args.record.parent.mkdir(parents=True, exist_ok=True)
                 recorder = pj.AudioMediaRecorder()
@@ -220,12 +226,16 @@ def main(argv: list[str] | None = None) -> int:
         "reason": outcome.reason,
         "seconds": round(max(seconds, 0.0), 3),
         "dtmf_sent": outcome.dtmf_sent,
+        "dtmf_received": outcome.dtmf_received,
         "remote": account.remote,
     }
     if outcome.recording_at and outcome.answered:
         # Where the recording's first sample lies after the answer (200 OK), in seconds: it
         # starts when the call's media is up, which may be a little before or after.
         summary["record_offset"] = round(outcome.recording_at - outcome.answered_at, 4)
+    # CLOCK_MONOTONIC is one clock for every process of the machine: benchmarks time audio
+    # across processes with these (bench/softphone.py).
+    summary["clock"] = {"playing_at": outcome.playing_at, "recording_at": outcome.recording_at}
     print(json.dumps(summary), flush=True)
     return 0 if outcome.answered else 1
 

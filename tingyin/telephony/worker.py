@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
 
     link = WorkerLink(hub_socket, config.index, on_command=on_command)
     link.start()
-    worker = MediaWorker(config, link.send_event, link.send_audio)
+    worker = MediaWorker(config, link.send_event, link.send_audio, link.send_leg_audio)
+    link.on_pcm = worker.browser.push_mic
 
     def _terminate(_signum: int, _frame: FrameType | None) -> None:
         assert worker is not None

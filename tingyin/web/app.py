@@ -16,9 +16,12 @@ from tingyin.asr import api as asr_api
 from tingyin.audit import api as audit_api
 from tingyin.bus import EventBus
 from tingyin.ivr import api as ivr_api
+from tingyin.qa import api as qa_api
+from tingyin.reports import routes as reports_routes
 from tingyin.screenpop import api as screenpop_api
+from tingyin.softphone import api as softphone_api
 from tingyin.telephony import api as telephony_api
-from tingyin.telephony import transfer_api
+from tingyin.telephony import outbound_api, transfer_api
 from tingyin.tickets import api as tickets_api
 from tingyin.tickets import followup_api
 from tingyin.web import api as web_api
@@ -39,8 +42,11 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     tickets_api.router,
     followup_api.router,
     transfer_api.router,
+    outbound_api.router,
     ivr_api.router,
     agents_api.router,
+    qa_api.router,
+    reports_routes.router,
 )
 
 
@@ -77,6 +83,7 @@ def create_app(context: AppContext) -> FastAPI:
         app.include_router(router, dependencies=[Depends(current_user)])
     app.include_router(events.router)
     app.include_router(listen.router)
+    app.include_router(softphone_api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")
     return app

@@ -12,6 +12,7 @@ from tingyin.store import Database
 
 if TYPE_CHECKING:
     from tingyin.screenpop.context import ContextBuilder
+    from tingyin.softphone.service import SoftphoneService
     from tingyin.telephony.audio_relay import AudioRelay
     from tingyin.tickets.policy import TicketPolicy
 
@@ -31,3 +32,5 @@ class AppContext:
     screenpop: ContextBuilder | None = None
     # The ticket policy; None: loaded from the settings on first use.
     tickets: TicketPolicy | None = None
+    # Browser softphones (WebRTC ↔ the media workers); None where this process runs no workers.
+    softphones: SoftphoneService | None = None

@@ -21,7 +21,16 @@ from starlette.concurrency import run_in_threadpool
 
 from tingyin.bus import EventBus
 from tingyin.bus.codec import event_to_dict
-from tingyin.bus.events import AgentStateChanged, CallEvent, Event, TicketSlaAlert, utcnow
+from tingyin.bus.events import (
+    AgentStateChanged,
+    CallEvent,
+    Event,
+    MonitorLeg,
+    OutboundRequested,
+    PartyRequested,
+    TicketSlaAlert,
+    utcnow,
+)
 from tingyin.store.models import User
 from tingyin.web.auth import COOKIE_NAME, TokenClaims, read_token, token_from
 from tingyin.web.context import AppContext
@@ -38,6 +47,10 @@ SOCKET_GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what a send to a c
 
 def may_see(role: str, event: Event) -> bool:
     """Whether a user of this role receives this event: the one place to narrow it later."""
+    if isinstance(event, OutboundRequested | PartyRequested):  # full numbers: hub-internal
+        return False
+    if isinstance(event, MonitorLeg):  # who listens in is the supervisors' business
+        return role in ("supervisor", "qa", "admin")
     if isinstance(event, CallEvent | TicketSlaAlert | AgentStateChanged):  # every staff role
         return True
     return role in ("supervisor", "admin")  # worker start/exit: operations, not agents

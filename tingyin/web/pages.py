@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from tingyin.ivr.api import IVR_ROLES
+from tingyin.qa.actions import REVIEWER_ROLES
+from tingyin.reports.api import REPORT_ROLES
 from tingyin.web.auth import token_from
 from tingyin.web.context import AppContext
 from tingyin.web.deps import authenticate_token
@@ -82,3 +84,24 @@ def ivr_page(request: Request) -> Response:
     if user.role not in IVR_ROLES:
         return _redirect(request, "/desk")  # agents: their desk, where the login sends them
     return _page("ivr.html")
+
+
+@router.get("/qa")
+def qa_page(request: Request) -> Response:
+    user = authenticate_token(cast(AppContext, request.app.state.context), token_from(request))
+    if user is None:
+        return _redirect(request, "/login")
+    if user.role not in REVIEWER_ROLES:
+        return _redirect(request, "/desk")
+    return _page("qa.html")
+
+
+@router.get("/reports")
+@router.get("/reports/{tab:str}")
+def reports_page(request: Request, tab: str = "") -> Response:
+    user = authenticate_token(cast(AppContext, request.app.state.context), token_from(request))
+    if user is None:
+        return _redirect(request, "/login")
+    if user.role not in REPORT_ROLES or tab not in ("", "complaints", "keywords", "staffing"):
+        return _redirect(request, "/desk" if user.role not in REPORT_ROLES else "/reports")
+    return _page("reports.html")

@@ -10,18 +10,26 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from tingyin.agents.config import load_queue_config
 from tingyin.bus import EventBus
 from tingyin.bus.events import (
     AgentLeg,
     AgentStateChanged,
+    CallbackPlaced,
     CallEnded,
     CallerContextReady,
     CallQueued,
+    CallRinging,
     Event,
     QueueLeft,
+    utcnow,
 )
 from tingyin.ivr.session import QueuePlace
+from tingyin.store import Database
 from tingyin.telephony.acd import Acd, Offerable, QueueRules, Waiting, next_in_line, pick_agent
+from tingyin.telephony.acd_directory import StoreDirectory
+from tingyin.telephony.actions import apply_call_event
+from tingyin.telephony.callbacks import CALLBACK_ATTEMPTS, CALLBACK_PRIORITY
 
 T0 = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
 CUSTOMER = QueueRules(name="customer")
@@ -158,3 +166,184 @@ def test_vip_and_urgent_tickets_go_first_and_places_are_counted() -> None:
     order = [w.call_id for w in next_in_line(list(acd.waiting.values()))]
     assert order == ["u", "v", "plain"]
     assert acd.place_of("u")[0] == 0 and acd.place_of("plain")[:2] == (2, 180.0)
+
+
+PATIENT = QueueRules(name="customer", max_wait_seconds=60, offer_callback=True)
+
+
+class Dialler:
+    """The IVR's side of a callback: records the numbers dialled; ``answer`` says whether the
+    customer picks up (then the new call's id)."""
+
+    def __init__(self, answer: bool = True) -> None:
+        self.dialled: list[str] = []
+        self.answer = answer
+
+    async def __call__(self, number: str) -> str | None:
+        self.dialled.append(number)
+        return f"back-{len(self.dialled)}" if self.answer else None
+
+
+async def _callbacks(agents: list[Offerable], dialler: Dialler) -> tuple[Any, ...]:
+    bus = EventBus(asyncio.get_running_loop())
+    bus.start()
+    sent: list[dict[str, Any]] = []
+
+    async def send(worker: int, command: dict[str, Any]) -> bool:
+        sent.append(command)
+        return True
+
+    directory = Directory(agents)
+    for agent in agents:
+        directory.state[agent.agent_id] = "not_ready"
+    acd = Acd(bus, directory, {"customer": PATIENT}, send, lambda c: None if "gone" in c else 1,
+              dial_back=dialler)  # fmt: skip
+    seen: list[Event] = []
+
+    async def keep(event: Event) -> None:
+        seen.append(event)
+
+    bus.subscribe(Event, keep)
+    return bus, acd, directory, sent, seen
+
+
+async def _settle(bus: EventBus) -> None:
+    for _ in range(3):
+        await bus.drain()
+        await asyncio.sleep(0.01)
+
+
+def test_a_callback_keeps_its_place_and_the_customer_is_called_before_the_agent_rings() -> None:
+    async def scenario() -> None:
+        dialler = Dialler()
+        bus, acd, directory, sent, seen = await _callbacks([Offerable(7, "sip:7@x", T0)], dialler)
+        now = utcnow()
+        for n, call_id in enumerate(("first", "gone-b", "third")):
+            bus.publish(CallQueued(call_id=call_id, queue="customer",
+                                   at=now - timedelta(seconds=90 - n)))  # fmt: skip
+        await _settle(bus)
+        # Waited 90 s of a 60 s maximum: offered now; a short wait would be offered later.
+        assert acd.callback_in("gone-b") == 0.0
+        assert acd.take_callback("gone-b", "anonymous") is False  # no number to call
+        assert acd.take_callback("gone-b", "13900001234") is True
+        assert acd.callback_in("gone-b") is None  # asked once: not offered again
+        bus.publish(CallEnded(call_id="gone-b", reason="hangup"))  # the caller hangs up
+        await _settle(bus)
+        order = [w.call_id for w in next_in_line(list(acd.waiting.values()))]
+        assert order == ["first", "gone-b", "third"]  # the place is kept
+        assert acd.place_of("third")[0] == 2
+        left = [(e.call_id, e.outcome) for e in seen if isinstance(e, QueueLeft)]
+        assert left == [("gone-b", "callback")]  # not abandoned
+
+        directory.state[7] = "ready"  # the first caller is served first
+        bus.publish(AgentStateChanged(user_id=7, username="a7", display_name="", state="ready"))
+        await _settle(bus)
+        assert [(c["call_id"], c["agent_id"]) for c in sent] == [("first", 7)]
+        assert dialler.dialled == []
+        bus.publish(AgentLeg(call_id="first", leg_id=sent[0]["leg_id"], state="answered",
+                             agent_id=7))  # fmt: skip
+        bus.publish(AgentLeg(call_id="first", leg_id=sent[0]["leg_id"], state="ended",
+                             agent_id=7, reason="agent-hangup"))  # fmt: skip
+        await _settle(bus)
+        directory.state[7] = "ready"  # wrap-up over: next is the callback, ahead of "third"
+        bus.publish(AgentStateChanged(user_id=7, username="a7", display_name="", state="ready"))
+        await _settle(bus)
+        assert dialler.dialled == ["13900001234"]
+        placed = [e for e in seen if isinstance(e, CallbackPlaced)]
+        assert [(e.call_id, e.callback_call_id, e.outcome) for e in placed] == [
+            ("gone-b", "back-1", "answered")
+        ]
+        # The customer answered: the agent held for them is rung for the new call.
+        assert [(c["call_id"], c["agent_id"]) for c in sent[1:]] == [("back-1", 7)]
+        assert acd.waiting["back-1"].priority == CALLBACK_PRIORITY
+        assert set(acd.waiting) == {"back-1", "third"}
+        await acd.stop()
+        await bus.stop()
+
+    asyncio.run(scenario())
+
+
+def test_an_unanswered_callback_is_tried_again_later_and_not_while_an_agent_rings() -> None:
+    async def scenario() -> None:
+        dialler = Dialler(answer=False)
+        bus, acd, directory, sent, seen = await _callbacks([Offerable(7, "sip:7@x", T0)], dialler)
+        bus.publish(CallQueued(call_id="c", queue="customer", at=utcnow()))
+        await _settle(bus)
+        assert 59 < (acd.callback_in("c") or 0) <= 60  # not yet: after the maximum wait
+        acd.waiting["c"].offer = ("leg", 9)  # an agent's phone rings for them right now
+        assert acd.callback_in("c") is None and acd.take_callback("c", "13900001234") is False
+        acd.waiting["c"].offer = None
+        assert acd.take_callback("c", "13900001234") is True
+        directory.state[7] = "ready"
+        bus.publish(AgentStateChanged(user_id=7, username="a7", display_name="", state="ready"))
+        await _settle(bus)
+        assert dialler.dialled == []  # still on the line (the goodbye): not called yet
+        bus.publish(CallEnded(call_id="c", reason="hangup"))
+        await _settle(bus)
+        assert dialler.dialled == ["13900001234"] and sent == []  # no answer: no agent rung
+        callback = acd.waiting["c"].callback
+        assert callback is not None and callback.not_before is not None
+        assert acd.waiting["c"].offer is None
+        await acd.dispatch()
+        assert dialler.dialled == ["13900001234"]  # not again before the retry time
+        placed = [(e.outcome, e.attempt) for e in seen if isinstance(e, CallbackPlaced)]
+        assert placed == [("no-answer", 1)]
+        await acd.stop()
+        await bus.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_restarted_hub_takes_back_the_callbacks_still_owed(db: Database) -> None:
+    """From the CDR: asked and not yet answered (one try so far) → owed, in its place; answered,
+    or given up after the last try, or never asked → not."""
+    asked_at = utcnow() - timedelta(minutes=10)
+    stories: dict[str, list[Event]] = {
+        "owed": [CallQueued(call_id="owed", queue="customer", at=asked_at),
+                 QueueLeft(call_id="owed", queue="customer", outcome="callback",
+                           waited_seconds=300, at=asked_at + timedelta(seconds=300)),
+                 CallbackPlaced(call_id="owed", queue="customer", outcome="no-answer",
+                                at=asked_at + timedelta(seconds=400))],
+        "done": [CallQueued(call_id="done", queue="customer", at=asked_at),
+                 QueueLeft(call_id="done", queue="customer", outcome="callback", at=asked_at),
+                 CallbackPlaced(call_id="done", queue="customer", callback_call_id="x",
+                                at=asked_at)],
+        "gave-up": [QueueLeft(call_id="gave-up", queue="customer", outcome="callback",
+                              at=asked_at),
+                    *[CallbackPlaced(call_id="gave-up", queue="customer", outcome="no-answer",
+                                     at=asked_at) for _ in range(CALLBACK_ATTEMPTS)]],
+        "talked": [CallQueued(call_id="talked", queue="customer", at=asked_at),
+                   QueueLeft(call_id="talked", queue="customer", outcome="answered",
+                             agent_id=1, at=asked_at)],
+    }  # fmt: skip
+    with db.session() as session:
+        for call_id, story in stories.items():
+            ringing = CallRinging(call_id=call_id, sip_call_id="s", worker=0,
+                                  caller="13900001234", dialed="4008001234")  # fmt: skip
+            apply_call_event(session, ringing)
+            for event in story:
+                apply_call_event(session, event)
+    config = load_queue_config()
+    owed = StoreDirectory(db, config).pending_callbacks(utcnow() - timedelta(hours=1))
+    assert [(p.call_id, p.number, p.attempts) for p in owed] == [("owed", "13900001234", 1)]
+    assert abs((owed[0].since - asked_at).total_seconds()) < 0.01  # the place: when queued
+
+    async def restart() -> dict[str, Waiting]:
+        bus = EventBus(asyncio.get_running_loop())
+        bus.start()
+
+        async def send(worker: int, command: dict[str, Any]) -> bool:
+            return True
+
+        acd = Acd(bus, Directory([]), {"customer": PATIENT}, send, lambda _c: None,
+                  dial_back=Dialler())  # fmt: skip
+        acd.owed_callbacks = StoreDirectory(db, config).pending_callbacks
+        await acd.start()
+        await acd.stop()
+        await bus.stop()
+        return acd.waiting
+
+    waiting = asyncio.run(restart())
+    callback = waiting["owed"].callback
+    assert list(waiting) == ["owed"] and callback is not None
+    assert (callback.number, callback.caller_gone, callback.attempts) == ("13900001234", True, 1)

@@ -14,6 +14,21 @@ from tingyin.store.models.orders import (
     Rider,
     Store,
 )
+from tingyin.store.models.qa import (
+    QaAppeal,
+    QaCalibration,
+    QaComment,
+    QaEvaluation,
+    QaReviewItem,
+    QaScorecardVersion,
+)
+from tingyin.store.models.reports import (
+    ReportDirty,
+    ReportHalfHour,
+    ReportTermDay,
+    ReportTicket,
+    ReportWatermark,
+)
 from tingyin.store.models.tickets import (
     Compensation,
     FollowUp,
@@ -42,6 +57,17 @@ __all__ = [
     "Order",
     "OrderEvent",
     "OrderItem",
+    "QaAppeal",
+    "QaCalibration",
+    "QaComment",
+    "QaEvaluation",
+    "QaReviewItem",
+    "QaScorecardVersion",
+    "ReportDirty",
+    "ReportHalfHour",
+    "ReportTermDay",
+    "ReportTicket",
+    "ReportWatermark",
     "Rider",
     "Store",
     "Ticket",

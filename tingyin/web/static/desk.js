@@ -5,6 +5,8 @@
 // Everything is drawn with textContent (never innerHTML): names, remarks and numbers come from
 // customers and merchants.
 import { followEvents } from "./live.js";
+import { redrawSoftphone, startSoftphone } from "./softphone.js";
+import { bindDial, drawParty } from "./dial.js";
 import { bindLogout, drawAccount } from "./account.js";
 import {
   bindAgentState, currentAgent, drawAgentState, loadAgentState, setAgent, tickAgent,
@@ -301,10 +303,10 @@ const HANDLERS = {
   AgentLeg(e) { // the ACD rings an agent's phone for this call: mine takes my screen
     const call = calls.get(e.call_id);
     if (!call || !me || e.agent_id !== me.id) return;
-    if (e.state === "ringing" || e.state === "answered") {
+    if (["ringing", "answered", "held", "resumed"].includes(e.state)) {
       if (e.state === "ringing" && call.transfer?.done) call.transfer = null; // offered again
       call.mine = true;
-      call.connected = e.state === "answered";
+      call.connected = e.state !== "ringing";
       pinned = false;
       follow(call);
     } else {
@@ -978,6 +980,7 @@ function fillTransferForm() {
 
 function drawTransfer(call) {
   const can = transferable(call);
+  drawParty(call?.id, can);
   const state = call?.transfer;
   const open = can && Boolean(state?.open);
   const toggle = $("transfer-open");
@@ -1122,6 +1125,7 @@ async function start() {
     drawAccount(me);
     drawAll();
     drawAgentState();
+    redrawSoftphone();
   });
   bindLogout();
   $("search-form").addEventListener("submit", runSearch);
@@ -1137,6 +1141,8 @@ async function start() {
   drawAll();
   loadAgentState();
   loadTicketMeta();
+  startSoftphone(api).catch(console.error);
+  bindDial({ api, postJson, errorText }).catch(console.error);
   followEvents({
     handlers: HANDLERS,
     onState: setLive,

@@ -1,0 +1,246 @@
+"""The desk page's softphone in a real Chromium: an agent whose phone is "browser" logs in, the
+page connects its headset (a fake microphone fed from a WAV file) over WebRTC to the hub, a
+pjsua2 customer presses 0 in the IVR, the page rings, the agent clicks 接听, they talk, the
+agent clicks 挂断. The stereo recording's right channel carries the page's microphone and the
+left the customer's (aligned correlation with each source WAV); the page heard the customer;
+each leg has transcript segments of its own (the test model's text is not checked:
+VOSK_NOTES).
+
+Everything runs in a network namespace with only ``lo`` (tests/netns.py): the hub, the SIP
+customer and Chromium, so WebRTC has no address but loopback to use.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+
+from tests import netns
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, log_in, missing_tool, screenshot
+from tests.integration.asr_support import ASR_ENV
+from tests.integration.clients import await_test_call, caller_outcome, place_test_call
+from tests.integration.hubproc import PASSWORD, RunningHub, serving_module, start_hub
+from tests.integration.sipp_tools import free_port
+from tests.integration.test_agent_calls import best_match, set_phone, set_state
+from tests.support_audio import read_wav_mono, write_wav_mono
+from tingyin.agents.config import DEFAULT_QUEUE_CONFIG
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.integration
+
+AGENT = "it-agent"
+RATE = 8000
+CUSTOMER_SAYS = "안녕하세요 주문한 음식이 아직 도착하지 않았어요"
+AGENT_SAYS = "네 고객님 확인해 드리겠습니다 잠시만 기다려 주세요"
+
+
+def speak(text: str, out: Path) -> np.ndarray[Any, Any]:
+    raw = out.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw), text], check=True, timeout=60)
+    subprocess.run(["sox", str(raw), "-r", str(RATE), "-c", "1", "-b", "16", str(out)],
+                   check=True, timeout=60)  # fmt: skip
+    pcm, _ = read_wav_mono(out)
+    return pcm
+
+
+@pytest.fixture(scope="module")
+def namespace() -> Iterator[str]:
+    if not netns.available():
+        missing_tool("the softphone page test needs root and nsenter (a loopback-only netns)")
+    with netns.loopback_namespace(f"tingyin-e2e-{os.getpid()}") as name, netns.entered(name):
+        yield name
+
+
+@pytest.fixture(scope="module")
+def hub(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, namespace: str
+) -> Iterator[RunningHub]:
+    base = tmp_path_factory.mktemp("softphone-page")
+    text = DEFAULT_QUEUE_CONFIG.read_text(encoding="utf-8").replace(
+        "wrap_up_seconds = 30", "wrap_up_seconds = 2"
+    )
+    (base / "queues.toml").write_text(text, encoding="utf-8")
+    env = ASR_ENV | {
+        "TINGYIN_IVR__ENABLED": "true",  # the customer presses 0 to reach the queue
+        "TINGYIN_QUEUES__CONFIG_FILE": str(base / "queues.toml"),
+        "TINGYIN_SOFTPHONE__ICE_ADDRESSES": '["127.0.0.1"]',
+    }
+    running = start_hub(base / "data", workers=2, env=env)
+    subprocess.run(
+        [sys.executable, "-m", "tingyin.cli", "agents", "set", AGENT, "--phone", "browser",
+         "--lines", "customer", "--data-dir", str(running.data_dir)],
+        check=True, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    with serving_module(request, running):
+        yield running
+
+
+@pytest.fixture(scope="module")
+def headset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray[Any, Any]]:
+    """The agent's fake microphone: the agent's sentence and a second of quiet, looped by
+    Chromium for as long as the page runs (it starts at getUserMedia, not at the answer)."""
+    out = tmp_path_factory.mktemp("headset")
+    speech = speak(AGENT_SAYS, out / "agent-speech.wav")
+    loop = np.concatenate([speech, np.zeros(RATE, dtype=np.int16)])
+    write_wav_mono(out / "headset.wav", loop)
+    return out / "headset.wav", speech
+
+
+@pytest.fixture
+def softphone_page(
+    browser: Browser, namespace: str, headset: tuple[Path, Any], tmp_path: Path
+) -> Iterator[Page]:
+    wrapper = netns.chromium_wrapper(namespace, CHROMIUM, tmp_path)
+    chromium = browser.browser_type.launch(
+        executable_path=str(wrapper),
+        headless=True,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={headset[0]}",
+            "--allow-loopback-in-peer-connection",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    )
+    context = chromium.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+    # The raw microphone: no echo cancellation or gain control between the WAV and the call.
+    context.add_init_script("localStorage.setItem('tingyin.softphone.raw', '1')")
+    errors: list[str] = []
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield page
+    finally:
+        context.close()
+        chromium.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+# Loudness of what the page's <audio> element plays, sampled for ``ms`` (WebAudio analyser).
+HEARD_RMS = """async (ms) => {
+  const stream = document.getElementById("sp-audio").srcObject;
+  if (!stream) return -1;
+  const context = new AudioContext();
+  const analyser = context.createAnalyser();
+  context.createMediaStreamSource(stream).connect(analyser);
+  const data = new Float32Array(analyser.fftSize);
+  let loudest = 0;
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    analyser.getFloatTimeDomainData(data);
+    loudest = Math.max(loudest, Math.sqrt(data.reduce((s, v) => s + v * v, 0) / data.length));
+  }
+  await context.close();
+  return loudest;
+}"""
+
+
+def test_agent_answers_in_the_page_with_a_headset(
+    hub: RunningHub, softphone_page: Page, headset: tuple[Path, Any], tmp_path: Path
+) -> None:
+    page = softphone_page
+    customer_speech = speak(CUSTOMER_SAYS, tmp_path / "customer-speech.wav")
+    gap = np.zeros(int(RATE * 1.2), dtype=np.int16)
+    customer = np.concatenate([np.zeros(RATE // 2, dtype=np.int16), *[customer_speech, gap] * 4])
+    write_wav_mono(tmp_path / "customer.wav", customer)
+
+    log_in(page, hub.http_url, AGENT, PASSWORD)
+    page.wait_for_selector("[data-testid=softphone][data-state=idle]", timeout=20_000)
+    page.click("[data-testid=state-ready]")
+    page.wait_for_selector("[data-testid=state-chip][data-state=ready]")
+
+    caller = place_test_call(
+        f"sip:4008001234@{hub.sip_host}:{hub.sip_port}", caller="13900009999",
+        play=tmp_path / "customer.wav", press=("1.5:0",), hangup_after=40, wait=False, timeout=60,
+    )  # fmt: skip
+    try:
+        page.wait_for_selector("[data-testid=softphone][data-state=ringing]", timeout=30_000)
+        page.click("[data-testid=sp-answer]")
+        page.wait_for_selector("[data-testid=softphone][data-state=talking]")
+        loudest = page.evaluate(HEARD_RMS, 3000)
+        page.wait_for_timeout(6000)
+        screenshot(page, "desk-softphone-talking.png")
+        page.click("[data-testid=sp-hangup]")
+        page.wait_for_selector("[data-testid=softphone][data-state=idle]")
+    finally:
+        outcome = caller_outcome(caller, timeout=60)
+    assert outcome["answered"], outcome
+    assert loudest > 0.01, f"the page heard nothing of the customer (rms {loudest})"
+
+    calls = hub.get("/api/calls", role="supervisor").json()
+    call_id = next(c["id"] for c in calls if "9999" in c["caller_number"])
+    call = hub.wait_for("the recording", lambda: _finished(hub, call_id), 30)
+    recording = hub.data_dir / "recordings" / call["recording_path"]
+    left, _ = read_wav_mono(recording, channel=0)
+    right, _ = read_wav_mono(recording, channel=1)
+    agent_speech = headset[1]
+    third = len(agent_speech) // 3
+    assert best_match(right, agent_speech[third : 2 * third]) > 0.6, "the page's mic is not right"
+    assert best_match(left, customer_speech[third : 2 * third]) > 0.6, "the caller is not left"
+    assert best_match(left, agent_speech[third : 2 * third]) < 0.4  # and not mixed in
+
+    def both_legs() -> dict[str, int] | None:
+        body = hub.get(f"/api/calls/{call_id}/transcript").json()
+        counts: dict[str, int] = {}
+        for segment in body["segments"]:
+            counts[segment["leg"]] = counts.get(segment["leg"], 0) + 1
+        return counts if counts.get("caller") and counts.get("agent") else None
+
+    counts = hub.wait_for("transcript segments on both legs", both_legs, 90)
+    assert set(counts) <= {"caller", "agent", "system"}, counts
+
+
+def test_a_sip_agent_phone_call_is_transcribed_leg_by_leg(
+    hub: RunningHub, headset: tuple[Path, Any], tmp_path: Path
+) -> None:
+    """The same with a pjsua2 agent phone instead of the page: the customer's and the agent's
+    words land as separate segments, the agent's labelled ``agent`` once they answered."""
+    subprocess.run(
+        [sys.executable, "-m", "tingyin.cli", "users", "add", "it-sip-agent", "--role", "agent",
+         "--data-dir", str(hub.data_dir)],
+        input=PASSWORD + "\n", text=True, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    port = free_port("udp")
+    set_phone(hub, "it-sip-agent", port)
+    customer_speech = speak(CUSTOMER_SAYS, tmp_path / "customer-speech.wav")
+    gap = np.zeros(int(RATE * 1.2), dtype=np.int16)
+    write_wav_mono(tmp_path / "customer.wav", np.concatenate([gap, *[customer_speech, gap] * 3]))
+    agent_speech = headset[1]
+    write_wav_mono(tmp_path / "agent.wav", np.concatenate([gap, agent_speech, gap, agent_speech]))
+    agent_phone = await_test_call(port, play=tmp_path / "agent.wav", timeout=60)
+    set_state(hub, "it-sip-agent", "ready")
+    caller = place_test_call(
+        f"sip:4008001234@{hub.sip_host}:{hub.sip_port}", caller="13900008765",
+        play=tmp_path / "customer.wav", press=("1.5:0",), hangup_after=22, wait=False, timeout=60,
+    )  # fmt: skip
+    assert caller_outcome(caller, timeout=60)["answered"]
+    assert caller_outcome(agent_phone, timeout=30)["answered"]
+    calls = hub.get("/api/calls", role="supervisor").json()
+    call_id = next(c["id"] for c in calls if "8765" in c["caller_number"])
+
+    def both_legs() -> dict[str, int] | None:
+        body = hub.get(f"/api/calls/{call_id}/transcript").json()
+        counts: dict[str, int] = {}
+        for segment in body["segments"]:
+            counts[segment["leg"]] = counts.get(segment["leg"], 0) + 1
+        return counts if counts.get("caller") and counts.get("agent") else None
+
+    counts = hub.wait_for("caller and agent segments", both_legs, 90)
+    assert set(counts) <= {"caller", "agent", "system"}, counts
+
+
+def _finished(hub: RunningHub, call_id: str) -> dict[str, Any] | None:
+    call: dict[str, Any] = hub.get(f"/api/calls/{call_id}").json()
+    return call if call.get("ended_at") and call.get("recording_path") else None

@@ -1,0 +1,1 @@
+"""Reports: operations dashboard, complaint analytics, caller keywords and staffing forecasts."""
