@@ -58,6 +58,15 @@ def best_match(heard: npt.NDArray[np.int16], source: npt.NDArray[np.int16]) -> f
     return float(np.max(np.abs(corr[: len(a)]) / energy))
 
 
+def heard_second(
+    heard: npt.NDArray[np.int16], source: npt.NDArray[np.int16], a: int, b: int
+) -> float:
+    """The best match in ``heard`` of any whole second of ``source`` between seconds a and b.
+    One second, not the whole stretch: a frame a jitter buffer dropped or filled on a busy
+    machine shifts what follows it, which a long window would count against the match."""
+    return max(best_match(heard, source[RATE * i : RATE * (i + 1)]) for i in range(a, b))
+
+
 @pytest.fixture(scope="module")
 def third_port() -> int:
     """Where the outbound route reaches "the merchant" (a pjsua2 process) in the 3-way test."""
@@ -307,12 +316,12 @@ def test_a_three_way_call_with_the_merchant(
     assert outcome["answered"]
     # The merchant heard the customer; the customer and the agent heard the merchant; it is in
     # the recording with our side (right).
-    said_by_merchant = merchant_audio[3 * RATE : 6 * RATE]
+    # Everyone hears a mix of the other two: one-second windows, the best of three.
     for heard in ("customer-heard.wav", "agent-heard.wav"):
         pcm, _ = read_wav_mono(tmp_path / heard)
-        assert best_match(pcm, said_by_merchant) > 0.5, heard
+        assert heard_second(pcm, merchant_audio, 3, 6) > 0.5, heard
     merchant_heard, _ = read_wav_mono(tmp_path / "merchant-heard.wav")
-    assert best_match(merchant_heard, customer_audio[18 * RATE : 20 * RATE]) > 0.5
+    assert heard_second(merchant_heard, customer_audio, 17, 20) > 0.5
     (call,) = [c for c in hub.calls() if c["id"] == call_id]
     right, _ = read_wav_mono(hub.data_dir / "recordings" / call["recording_path"], channel=1)
-    assert best_match(right, said_by_merchant) > 0.5
+    assert heard_second(right, merchant_audio, 3, 6) > 0.5

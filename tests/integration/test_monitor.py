@@ -21,8 +21,14 @@ import pytest
 from tests.integration.clients import await_test_call, caller_outcome, place_test_call
 from tests.integration.hubproc import RunningHub, serving_module, start_hub
 from tests.integration.sipp_tools import free_port
-from tests.integration.test_agent_calls import best_match, noise_bursts, set_phone, set_state
-from tests.integration.test_softphone import heard_second, token
+from tests.integration.test_agent_calls import (
+    best_match,
+    heard_second,
+    noise_bursts,
+    set_phone,
+    set_state,
+)
+from tests.integration.test_softphone import token
 from tests.support_audio import read_wav_mono, write_wav_mono
 from tingyin.agents.config import DEFAULT_QUEUE_CONFIG
 from tingyin.softphone.peer import pin_host_addresses
@@ -128,12 +134,12 @@ def test_listen_whisper_barge_and_the_audit(hub: RunningHub, tmp_path: Path) -> 
     assert any(row["object_id"] == call_id and row["detail"]["seconds"] > 5 for row in ends), ends
 
 
-def test_an_agent_may_not_listen_in(hub: RunningHub) -> None:
-    async def scenario() -> dict[str, object]:
+def test_an_agent_may_not_listen_in_and_qa_may_only_listen(hub: RunningHub) -> None:
+    async def refusal(bearer: str, mode: str) -> dict[str, object]:
         phone = HeadlessSoftphone()
-        await phone.connect(hub.http_url, token(hub))
+        await phone.connect(hub.http_url, bearer)
         await phone.wait_state("idle", 10)
-        await phone.send("monitor", call_id="0" * 32, mode="listen")
+        await phone.send("monitor", call_id="0" * 32, mode=mode)
         try:
             while True:
                 message = await asyncio.wait_for(phone.states.get(), 10)
@@ -142,8 +148,10 @@ def test_an_agent_may_not_listen_in(hub: RunningHub) -> None:
         finally:
             await phone.close()
 
-    refused = asyncio.run(scenario())
+    refused = asyncio.run(refusal(token(hub), "listen"))
     assert refused["message"] == "your role may not listen"
+    refused = asyncio.run(refusal(token_of(hub, "qa"), "whisper"))
+    assert refused["message"] == "your role may not whisper"
 
 
 def token_of(hub: RunningHub, role: str) -> str:

@@ -25,7 +25,7 @@ import pytest
 from tests.integration.clients import await_test_call, caller_outcome, place_test_call
 from tests.integration.hubproc import PASSWORD, RunningHub, serving_module, start_hub
 from tests.integration.sipp_tools import free_port
-from tests.integration.test_agent_calls import agent_state, best_match, noise_bursts
+from tests.integration.test_agent_calls import agent_state, best_match, heard_second, noise_bursts
 from tests.support_audio import read_wav_mono, write_wav_mono
 from tingyin.agents.config import DEFAULT_QUEUE_CONFIG
 from tingyin.softphone.peer import pin_host_addresses
@@ -204,15 +204,6 @@ def test_the_agent_calls_a_customer_from_the_desk(
     recording = hub.data_dir / "recordings" / str(call["recording_path"])
     right, _ = read_wav_mono(recording, channel=1)
     assert heard_second(right, agent_audio, 1, 3) > 0.6
-
-
-def heard_second(
-    heard: np.ndarray[Any, Any], source: np.ndarray[Any, Any], a: int, b: int
-) -> float:
-    """The best match in ``heard`` of any whole second of ``source`` between seconds a and b.
-    One second, not the whole stretch: a frame the jitter buffers dropped or filled on a busy
-    machine shifts what follows it, which a long window would count against the match."""
-    return max(best_match(heard, source[8000 * i : 8000 * (i + 1)]) for i in range(a, b))
 
 
 def _offset(heard: np.ndarray[Any, Any], clip: np.ndarray[Any, Any]) -> int:
