@@ -1,5 +1,6 @@
 """The agent's state control on the desk (就绪 / 示忙 / 离线) in headless Chromium, and the
-transfer (转接) of a call the ACD connected the agent to.
+transfer (转接) of a call the ACD connected the agent to: blind, or after consulting a colleague
+(咨询转接).
 
 The web app alone: the agent changes their own state through the page; the system's moves (the
 ACD ringing them, connecting a call) arrive as ``AgentStateChanged`` events the test publishes,
@@ -26,6 +27,8 @@ from tingyin.bus.events import (
     AgentStateChanged,
     CallAnswered,
     CallRinging,
+    ConsultLeg,
+    ConsultRequested,
     TransferRequested,
 )
 from tingyin.store.models import AgentProfile, User
@@ -248,5 +251,86 @@ def test_an_agent_transfers_the_call_the_acd_gave_them(page: Page, desk_app: Ser
         expect(flags).not_to_contain_text("分配给您")
         expect(done).to_be_visible()
         expect(opener).to_be_hidden()
+    finally:
+        unsubscribe()
+
+
+def test_an_agent_consults_a_colleague_then_hands_the_call_over(
+    page: Page, desk_app: ServedApp
+) -> None:
+    from tests.e2e.test_desk import wait_live
+
+    bus, config, uid = desk_app.bus, load_queue_config(), agent_id(desk_app)
+    call_id, leg_id = uuid.uuid4().hex, uuid.uuid4().hex
+    with desk_app.db.session() as session:
+        colleague = create_user(session, "agent-e2e-3", PASSWORD, "agent", display_name="赵小咨")
+        set_state(session, config, colleague.id, "ready", now=datetime.now(UTC))
+        colleague_id = colleague.id
+    asked: list[ConsultRequested] = []
+
+    async def on_consult(event: ConsultRequested) -> None:
+        asked.append(event)
+
+    unsubscribe = bus.subscribe(ConsultRequested, on_consult)
+
+    def consult_leg(state: str) -> None:  # from the worker, and into the CDR as the hub would
+        event = ConsultLeg(call_id=call_id, leg_id=leg_id, state=state, agent_id=colleague_id,
+                           from_agent=uid)  # fmt: skip
+        with desk_app.db.session() as session:
+            apply_call_event(session, event)
+        bus.publish(event)
+
+    try:
+        ring = CallRinging(call_id=call_id, sip_call_id=f"sip-{call_id}", worker=0,
+                           caller="13877778888", dialed="4008001234")  # fmt: skip
+        answered = CallAnswered(call_id=call_id, codec="PCMU")
+        with desk_app.db.session() as session:
+            for call_event in (ring, answered):
+                apply_call_event(session, call_event)
+            for state in ("ready", "on_call"):
+                set_state(session, config, uid, state, now=datetime.now(UTC), by="system",
+                          call_id=call_id)  # fmt: skip
+        log_in(page, desk_app.base_url, AGENT, PASSWORD)
+        wait_live(page)
+        bus.publish(ring)
+        bus.publish(answered)
+        bus.publish(AgentLeg(call_id=call_id, leg_id="a" * 32, state="answered", agent_id=uid))
+        expect(page.get_by_test_id("caller-number")).to_have_text("138****8888")
+        page.get_by_test_id("transfer-open").click()
+        consult, submit = (
+            page.get_by_test_id("transfer-consult"),
+            page.get_by_test_id("transfer-submit"),
+        )
+        expect(consult).to_be_disabled()  # only for an agent
+        page.get_by_test_id("transfer-number").fill("010-6234-5678")  # an outside number …
+        expect(submit).to_be_enabled()
+        page.get_by_test_id("transfer-agent").select_option(str(colleague_id))  # … or not
+        expect(page.get_by_test_id("transfer-number")).to_have_value("")
+        consult.check()
+        expect(submit).to_have_text("开始咨询")
+        submit.click()
+
+        bar, status = page.get_by_test_id("consult-bar"), page.get_by_test_id("consult-status")
+        complete = page.get_by_test_id("consult-complete")
+        expect(bar).to_be_visible()
+        expect(page.get_by_test_id("transfer-panel")).to_be_hidden()
+        expect(page.get_by_test_id("transfer-open")).to_be_hidden()  # not while consulting
+        consult_leg("ringing")
+        expect(status).to_have_text("咨询中：赵小咨振铃，客户正在听等待音乐")
+        expect(complete).to_be_disabled()
+        consult_leg("answered")
+        expect(status).to_have_text("咨询中：正在与赵小咨通话，客户正在听等待音乐")
+        expect(complete).to_be_enabled()
+        shot = screenshot(page, "desk-consult.png")
+        assert shot.stat().st_size > 10_000
+        complete.click()
+        expect(complete).to_be_enabled()  # the server accepted; the worker hands over
+        consult_leg("completed")
+        expect(bar).to_be_hidden()
+        expect(page.get_by_test_id("transfer-done")).to_have_text("已转接 · 赵小咨")
+        assert [(e.action, e.agent_id, e.by_user) for e in asked] == [
+            ("start", colleague_id, uid),
+            ("complete", 0, uid),
+        ]
     finally:
         unsubscribe()

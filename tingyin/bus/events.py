@@ -324,6 +324,55 @@ class MonitorLeg(CallEvent):
     reason: str = ""
 
 
+@dataclass(frozen=True, kw_only=True)
+class CallAlert(CallEvent):
+    """A listening-room rule fired on a live call (``tingyin.listening``): a forbidden phrase,
+    an angry or food-safety word, silence, a long hold or call, a ticket's SLA about to breach.
+    ``at_seconds`` is the moment into the call (for jump-to-moment). Supervisors, QA and admins
+    only."""
+
+    rule: str
+    kind: str  # phrase | silence | hold | long_call | sla
+    severity: str  # info | warning | critical
+    at_seconds: float
+    text: str = ""  # what matched: the phrase heard, the seconds counted, the ticket
+    agent_id: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsultRequested(CallEvent):
+    """Attended transfer, asked for by the agent on the call (or a supervisor): ``start`` rings
+    the colleague ``agent_id`` while the customer holds; ``complete`` hands the customer to
+    them; ``cancel`` brings the customer back to the first agent."""
+
+    action: str  # start | complete | cancel
+    agent_id: int = 0
+    by_user: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConsultLeg(CallEvent):
+    """The colleague's leg of an attended transfer (``agent_id``), rung for the agent on the
+    call (``from_agent``) and bridged to them only: ringing → answered → completed (then an
+    ``AgentLeg`` answered: they have the customer) or ended (cancelled, hung up), or failed."""
+
+    leg_id: str
+    state: str  # ringing | answered | completed | ended | failed
+    agent_id: int = 0
+    from_agent: int = 0
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutsideTransferRequested(CallEvent):
+    """Blind transfer to an outside number: ``number`` is rung (outbound route), the agent
+    leaves, and the customer's call ends when that party hangs up. Carries a full number:
+    internal, never sent to browsers (``web.events.may_see``)."""
+
+    number: str
+    by_user: int = 0
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     CallRinging,
     CallAnswered,
@@ -352,4 +401,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CallbackPlaced,
     OutboundRequested,
     MonitorLeg,
+    CallAlert,
+    ConsultRequested,
+    ConsultLeg,
+    OutsideTransferRequested,
 )

@@ -197,9 +197,17 @@ class QaSettings(BaseModel):
     checks_file: Path | None = Field(
         default=None, description="Phrases, audio thresholds, sampling rules; unset = built-in"
     )
+    kpi_file: Path | None = Field(default=None, description="KPI weights, teams; unset = built-in")
     settle_seconds: float = Field(
         default=2.0, ge=0, le=600, description="Wait after a call ends before looking at it"
     )
+
+
+class ListeningSettings(BaseModel):
+    """The supervisors' listening room (tingyin.listening): live alert rules."""
+
+    alerts: bool = Field(default=True, description="Run the live alert rules on calls")
+    rules_file: Path | None = Field(default=None, description="Alert rules; unset = built-in")
 
 
 class AuthSettings(BaseModel):
@@ -240,6 +248,7 @@ class Settings(BaseSettings):
     qa: QaSettings = Field(default_factory=QaSettings)
     reports: ReportsSettings = Field(default_factory=ReportsSettings)
     softphone: SoftphoneSettings = Field(default_factory=SoftphoneSettings)
+    listening: ListeningSettings = Field(default_factory=ListeningSettings)
 
     @field_validator("timezone")
     @classmethod

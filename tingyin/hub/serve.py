@@ -31,6 +31,8 @@ from tingyin.hub.supervisor import StartupError, Supervisor
 from tingyin.ivr.actions import HubIvrActions
 from tingyin.ivr.menu import DEFAULT_MENU, Menu, MenuError, fallback_menu, load_menu
 from tingyin.ivr.service import IvrService
+from tingyin.listening.rules import AlertRulesError, load_alert_rules
+from tingyin.listening.service import ListeningService
 from tingyin.qa.service import QaConfigError, load_qa_rules, qa_service
 from tingyin.reports.service import ReportService
 from tingyin.screenpop.lookups import ProcessLookups
@@ -191,7 +193,14 @@ async def serve(
         ticket_policy = load_ticket_policy(settings.tickets.policy_file)
         queue_config = load_queue_config(settings.queues.config_file)
         qa_rules = load_qa_rules(settings)
-    except (PolicyError, TicketPolicyError, QueueConfigError, QaConfigError) as exc:
+        alert_rules = load_alert_rules(settings.listening.rules_file)
+    except (
+        PolicyError,
+        TicketPolicyError,
+        QueueConfigError,
+        QaConfigError,
+        AlertRulesError,
+    ) as exc:
         raise StartupError(str(exc)) from None
     menu, menu_error = ivr_menu(settings)
 
@@ -200,6 +209,9 @@ async def serve(
     cdr = CdrWriter(db, bus, settings.recordings_dir)
     cdr.start()
     qa = qa_service(settings, db, bus, qa_rules) if qa_rules is not None else None
+    alerts = ListeningService(bus, alert_rules, db) if settings.listening.alerts else None
+    if alerts is not None:
+        alerts.start()
     webhooks, background_stop = WebhookSender(db, ticket_policy), asyncio.Event()
     webhooks_task = loop.create_task(webhooks.run(background_stop), name="webhooks")
     sla_watch = loop.create_task(SlaWatch(db, ticket_policy, bus).run(background_stop), name="sla")
@@ -234,6 +246,7 @@ async def serve(
     acd = acd_for(
         settings, queue_config, db, bus, listener.send_command, supervisor.worker_of, softphones
     )
+    acd.hold_music = lambda: write_hold_music(prompts_dir / "hold-music.wav")  # consult, ring out
     if ivr is not None:
         acd.on_answered = ivr.release
         acd.on_requeued = ivr.hold  # a blind transfer: hold music until the next agent
@@ -346,6 +359,8 @@ async def serve(
         await asyncio.gather(webhooks_task, sla_watch, reports)
         if qa is not None:
             await qa.stop()
+        if alerts is not None:
+            await alerts.stop()
         await cdr.stop()
         await bus.stop()
         db.dispose()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from tingyin.asr.queries import segments
 from tingyin.bus.events import utcnow
 from tingyin.privacy import mask_number
-from tingyin.qa import actions, queries
+from tingyin.qa import actions, performance_api, queries
 from tingyin.qa.actions import DECIDER_ROLES, REVIEWER_ROLES, QaError
 from tingyin.qa.auto import QaRules, run_auto_qa
 from tingyin.qa.checks import QaChecksError, load_qa_checks
@@ -339,3 +339,7 @@ def review_queue(
         ReviewItemOut.model_validate(r)
         for r in queries.review_queue(session, done=done, limit=limit)
     ]
+
+
+# Agent performance (per agent and team, trends, CSV) lives in its own module.
+router.include_router(performance_api.router)

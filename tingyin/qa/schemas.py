@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -194,3 +194,66 @@ class AutoRunOut(BaseModel):
     critical_failed: bool
     review_reasons: list[str]
     seconds: float
+
+
+# -- agent performance ----------------------------------------------------------------------
+class KpisOut(BaseModel):
+    """One agent's (or team's) KPIs; ratios are 0–1, ``scores`` 0–100 per KPI (``kpi.toml``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    handled: int
+    aht_seconds: float | None
+    talk_seconds: float
+    hold_seconds: float
+    hold_share: float | None
+    response: float | None
+    fcr: float | None
+    csat: float | None
+    survey_mean: float | None
+    surveys: int
+    complaints: int
+    complaint_rate: float | None
+    qa_average: float | None
+    qa_scores: int
+    proactive: int
+    proactive_rate: float | None
+    scores: dict[str, float | None]
+    score: float | None
+    coverage: float
+
+
+class AgentPerformanceOut(BaseModel):
+    agent_id: int
+    username: str
+    name: str
+    team: str  # "" = in no team
+    kpis: KpisOut
+
+
+class TeamPerformanceOut(BaseModel):
+    team: str
+    agents: int
+    kpis: KpisOut
+
+
+class PerformanceOut(BaseModel):
+    since: datetime
+    until: datetime
+    timezone: str
+    weights: dict[str, float]  # KPI → percent of the overall score
+    agents: list[AgentPerformanceOut]
+    teams: list[TeamPerformanceOut]  # empty for an agent (they see only themselves)
+
+
+class TrendDayOut(BaseModel):
+    day: date
+    kpis: KpisOut
+
+
+class TrendOut(BaseModel):
+    agent_id: int
+    name: str
+    since: datetime
+    until: datetime
+    days: list[TrendDayOut]

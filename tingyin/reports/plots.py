@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -92,6 +92,8 @@ def line_chart(
     *,
     title: str = "",
     percent: bool = False,
+    ylim: tuple[float, float] | None = None,
+    xlim: tuple[date, date] | None = None,
 ) -> str:
     fig = _figure()
     ax = fig.add_subplot()
@@ -101,6 +103,15 @@ def line_chart(
         ax.plot(xs, ys, label=name, color=COLORS[i % len(COLORS)], linewidth=1.8, marker=".")
     if percent:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    if xlim is not None:  # the whole period, not only the days with data (one day: not years)
+        half = timedelta(hours=12)
+        span: Any = (
+            datetime.combine(xlim[0], time()) - half,
+            datetime.combine(xlim[1], time()) + half,
+        )
+        ax.set_xlim(*span)  # datetimes: matplotlib converts them (its stubs say floats)
     ax.set_title(title, loc="left", fontsize=11)
     if len(series) > 1:
         ax.legend(frameon=False, fontsize=8, ncols=min(4, len(series)))

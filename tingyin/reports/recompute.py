@@ -93,7 +93,7 @@ def recompute_half_hour(
         facts[call_id] = call_fact(
             by_call.get(call_id, []), ended_at=ended_at, wrap_seconds=float(wraps.get(call_id) or 0)
         )
-    repeats = _repeat_calls(session, calls, orders, fcr_window, end)
+    repeats = repeat_calls(session, calls, orders, fcr_window, end)
     per_queue: dict[str, CallTotals] = defaultdict(CallTotals)
     for call_id, fact in facts.items():
         if fact.totals.handled and orders.get(call_id):
@@ -114,7 +114,7 @@ def recompute_half_hour(
     return CallTotals.sum(per_queue.values())
 
 
-def _repeat_calls(
+def repeat_calls(
     session: Session,
     calls: Sequence[tuple[str, datetime, datetime | None]],
     orders: dict[str, str | None],

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from tingyin.bus import EventBus
-from tingyin.bus.events import AgentLeg, AgentStateChanged, MonitorLeg, OutboundRequested
+from tingyin.bus.events import (
+    AgentLeg,
+    AgentStateChanged,
+    ConsultLeg,
+    MonitorLeg,
+    OutboundRequested,
+)
 from tingyin.softphone.peer import SoftphonePeer
 from tingyin.telephony.acd import AgentDirectory, Offerable, QueueRules
 from tingyin.telephony.browser_leg import is_browser_uri
@@ -79,6 +85,7 @@ class SoftphoneService:
         self._by_leg: dict[str, Session] = {}
         self._outbound: set[str] = set()  # calls agents placed themselves: their legs "dial"
         bus.subscribe(AgentLeg, self._on_leg)
+        bus.subscribe(ConsultLeg, self._on_leg)  # a colleague consulted rings and talks alike
         bus.subscribe(OutboundRequested, self._on_outbound)
         bus.subscribe(MonitorLeg, self._on_monitor)
 
@@ -186,7 +193,7 @@ class SoftphoneService:
     async def _on_outbound(self, event: OutboundRequested) -> None:
         self._outbound.add(event.call_id)
 
-    async def _on_leg(self, event: AgentLeg) -> None:
+    async def _on_leg(self, event: AgentLeg | ConsultLeg) -> None:
         session = self._by_leg.get(event.leg_id) or self.sessions.get(event.agent_id)
         if session is None:
             return

@@ -8,7 +8,9 @@ the two once answered). An offer not answered within ``ring_seconds`` goes to th
 an agent who lets ``max_missed_offers`` ring out in a row is set not ready. After a call the
 agent gets ``wrap_up_seconds`` before the next one. Callers who hang up while waiting are
 counted as abandoned (``QueueLeft``). A caller handed on by a blind transfer waits again (the
-IVR plays hold music again: ``on_requeued``).
+IVR plays hold music again: ``on_requeued``). Transfers of every kind (to a queue, an agent,
+an outside number; attended after consulting a colleague) and 3-way calls are the
+``TransferDesk``'s (``telephony.acd_transfers``).
 
 Callbacks (``telephony.callbacks``): after ``max_wait_seconds`` the IVR offers one; a caller who
 takes it hangs up but keeps their place. When that place comes up and an agent is free, the
@@ -28,6 +30,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from tingyin.bus import EventBus
@@ -38,11 +41,10 @@ from tingyin.bus.events import (
     CallerContextReady,
     CallFailed,
     CallQueued,
-    PartyRequested,
     QueueLeft,
-    TransferRequested,
     utcnow,
 )
+from tingyin.telephony.acd_transfers import TransferDesk
 from tingyin.telephony.callbacks import (
     RESTORE_HOURS,
     Callback,
@@ -56,7 +58,6 @@ log = logging.getLogger(__name__)
 SendCommand = Callable[[int, dict[str, Any]], Awaitable[bool]]
 WorkerOf = Callable[[str], int | None]
 TICK_S = 1.0
-TRANSFER_PRIORITY = 50  # a transferred caller has waited once already
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ class Acd:
         self.dial_uri = dial_uri  # a number → the SIP URI that reaches it (outbound route)
         self.dial_back = dial_back  # calls a customer back; None: no callbacks offered
         self.on_requeued: Callable[[str, int], None] | None = None  # (call, worker): music again
+        self.hold_music: Callable[[], Path] | None = None  # while consulting, or ringing out
         # Callbacks still owed per the CDR (asked for since then): taken back at start.
         self.owed_callbacks: Callable[[datetime], list[PendingCallback]] | None = None
         self.waiting: dict[str, Waiting] = {}
@@ -154,15 +156,13 @@ class Acd:
         self._wrap_ups: dict[int, asyncio.TimerHandle] = {}
         self.lock = asyncio.Lock()
         self._recent_waits: deque[float] = deque(maxlen=20)
-        self._transfers: dict[str, TransferRequested] = {}  # released agent → requeue
         self._task: asyncio.Task[None] | None = None
         self.callbacks = CallbackDesk(self)
+        self.transfers = TransferDesk(self, send_command, worker_of)
         bus.subscribe(CallQueued, self._on_queued)
         bus.subscribe(CallerContextReady, self._on_pop)
         bus.subscribe(AgentLeg, self._on_leg)
         bus.subscribe(AgentStateChanged, self._on_agent)
-        bus.subscribe(TransferRequested, self._on_transfer)
-        bus.subscribe(PartyRequested, self._on_party)
         bus.subscribe(CallEnded, self._on_gone)
         bus.subscribe(CallFailed, self._on_gone)
 
@@ -235,7 +235,7 @@ class Acd:
                 self.bus.publish(QueueLeft(call_id=event.call_id, queue=waiting.queue.name,
                                            outcome="answered", waited_seconds=round(waited, 3),
                                            agent_id=event.agent_id))  # fmt: skip
-            await self._agent(self.directory.talking, event.agent_id, event.call_id)
+            await self.move_agent(self.directory.talking, event.agent_id, event.call_id)
             if self.on_answered is not None:
                 self.on_answered(event.call_id)
         elif event.state == "failed":
@@ -243,58 +243,25 @@ class Acd:
                 waiting.offer = None
                 waiting.tried.add(event.agent_id)
             if event.reason in ("no-answer", "busy") or event.reason.startswith("failed-4"):
-                await self._agent(self.directory.missed, event.agent_id)
+                await self.move_agent(self.directory.missed, event.agent_id)
             else:
-                await self._agent(self.directory.back_to_ready, event.agent_id)
+                await self.move_agent(self.directory.back_to_ready, event.agent_id)
             await self.dispatch()
         elif event.state == "ended":
-            await self._agent(self.directory.wrap_up, event.agent_id)
-            transfer = self._transfers.pop(event.call_id, None)
-            if transfer is not None and event.reason == "transferred":
-                self._requeue(transfer, event.agent_id)
-                worker = self._worker_of(event.call_id)
-                if self.on_requeued is not None and worker is not None:
-                    self.on_requeued(event.call_id, worker)  # hold music while they wait again
+            await self.move_agent(self.directory.wrap_up, event.agent_id)
+            if self.transfers.released(event):  # a blind transfer: the caller waits again
                 await self.dispatch()
-            loop = asyncio.get_running_loop()
-            self._wrap_ups[event.agent_id] = loop.call_later(
-                self.wrap_up_seconds,
-                lambda: loop.create_task(self._wrap_up_over(event.agent_id)),
-            )
+            self.wrap_up_later(event.agent_id)
 
-    async def _on_transfer(self, event: TransferRequested) -> None:
-        """Blind transfer: the worker lets the agent go (the leg ends "transferred"), then the
-        caller waits again — in the queue named, or for one agent — ahead of new callers."""
-        worker = self._worker_of(event.call_id)
-        if worker is None or event.call_id in self.waiting:
-            return
-        self._transfers[event.call_id] = event
-        if not await self._send(worker, {"command": "release_agent", "call_id": event.call_id}):
-            self._transfers.pop(event.call_id, None)
-
-    async def _on_party(self, event: PartyRequested) -> None:
-        """A 3-way call: the merchant or rider is rung from the customer's own worker and joins
-        the customer and the agent there."""
-        worker = self._worker_of(event.call_id)
-        if worker is None or self.dial_uri is None:
-            log.warning("call %s: no third party (no worker or no outbound route)", event.call_id)
-            return
-        command = {
-            "command": "add_party", "call_id": event.call_id, "leg_id": uuid.uuid4().hex,
-            "uri": self.dial_uri(event.number), "caller": self.caller_id, "ring_seconds": 30,
-        }  # fmt: skip
-        await self._send(worker, command)
-
-    def _requeue(self, transfer: TransferRequested, from_agent: int) -> None:
-        rules = self.queues.get(transfer.queue) or next(iter(self.queues.values()))
-        waiting = Waiting(transfer.call_id, rules, transfer.at, priority=TRANSFER_PRIORITY)
-        waiting.tried.add(from_agent)
-        waiting.only_agent = transfer.agent_id
-        self.waiting[transfer.call_id] = waiting
+    def wrap_up_later(self, agent_id: int) -> None:
+        loop = asyncio.get_running_loop()
+        self._wrap_ups[agent_id] = loop.call_later(
+            self.wrap_up_seconds, lambda: loop.create_task(self._wrap_up_over(agent_id))
+        )
 
     async def _on_gone(self, event: CallEnded | CallFailed) -> None:
         self._pops.pop(event.call_id, None)
-        self._transfers.pop(event.call_id, None)
+        self.transfers.forget(event.call_id)
         waiting = self.waiting.get(event.call_id)
         if waiting is not None and waiting.callback is not None:
             waiting.callback.caller_gone = True  # hung up to be called back: keeps the place
@@ -349,17 +316,17 @@ class Acd:
         }  # fmt: skip
         if not await self._send(worker, command):
             waiting.offer = None
-            await self._agent(self.directory.back_to_ready, agent.agent_id)
+            await self.move_agent(self.directory.back_to_ready, agent.agent_id)
             return False
         log.info("call %s offered to agent %d", waiting.call_id, agent.agent_id)
         return True
 
     async def _wrap_up_over(self, agent_id: int) -> None:
         self._wrap_ups.pop(agent_id, None)
-        await self._agent(self.directory.wrap_up_over, agent_id)
+        await self.move_agent(self.directory.wrap_up_over, agent_id)
         await self.dispatch()
 
-    async def _agent(self, change: Callable[..., AgentStateChanged | None], *args: Any) -> None:
+    async def move_agent(self, change: Callable[..., AgentStateChanged | None], *args: Any) -> None:
         event = await asyncio.to_thread(change, *args)
         if event is not None:
             self.bus.publish(event)

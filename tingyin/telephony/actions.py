@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tingyin.bus.events import (
     AgentLeg,
+    CallAlert,
     CallAnswered,
     CallbackPlaced,
     CallEnded,
@@ -24,6 +25,7 @@ from tingyin.bus.events import (
     CallQueued,
     CallRecordingStarted,
     CallRinging,
+    ConsultLeg,
     DtmfReceived,
     Event,
     IvrEnded,
@@ -67,6 +69,14 @@ def apply_call_event(session: Session, event: Event) -> None:
         elif isinstance(event, AgentLeg):
             _log(session, event, "agent_leg", {"leg_id": event.leg_id, "state": event.state,
                  "agent_id": event.agent_id, "reason": event.reason})  # fmt: skip
+        elif isinstance(event, ConsultLeg):  # an attended transfer's colleague
+            _log(session, event, "consult_leg", {"leg_id": event.leg_id, "state": event.state,
+                 "agent_id": event.agent_id, "from_agent": event.from_agent,
+                 "reason": event.reason})  # fmt: skip
+        elif isinstance(event, CallAlert):  # the listening room's; QA's review queue reads them
+            _log(session, event, "alert", {"rule": event.rule, "kind": event.kind,
+                 "severity": event.severity, "at_seconds": event.at_seconds,
+                 "text": event.text, "agent_id": event.agent_id})  # fmt: skip
         elif isinstance(event, CallEnded):
             _ended(call, event)
         elif isinstance(event, CallFailed) and call.ended_at is None:

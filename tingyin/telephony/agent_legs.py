@@ -17,6 +17,7 @@ import pjsua2 as pj
 
 from tingyin.bus.events import AgentLeg, PartyLeg
 from tingyin.privacy import mask_number, number_from_uri
+from tingyin.telephony.consult_legs import ConsultLegs
 
 if TYPE_CHECKING:
     from tingyin.telephony.endpoint import ActiveCall, MediaWorker
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 class AgentLegs:
     def __init__(self, worker: MediaWorker) -> None:
         self.worker = worker
+        self.consults = ConsultLegs(worker, self)
 
     def offer(self, command: dict[str, Any]) -> None:
         """Ring ``uri`` for the customer's call ``call_id`` (the hub's ACD chose the agent)."""
@@ -86,10 +88,13 @@ class AgentLegs:
             leg.end_reason = "no-line"
             worker.finish(leg, "no-line", 0)
 
-    def drop(self, call_id: str) -> None:
-        """Stop ringing (or end) the agent leg of a customer's call."""
-        customer = self.worker.calls.get(call_id)
-        leg = self.worker.calls.get(customer.agent_leg or "") if customer else None
+    def drop(self, call_id: str, leg_id: str = "") -> None:
+        """Stop ringing (or end) the agent leg of a customer's call, or the agent's leg named
+        (a colleague consulted hangs up their own leg, not the customer's agent's)."""
+        leg = self.worker.calls.get(leg_id)
+        if leg is None or leg.parent != call_id or leg.party:
+            customer = self.worker.calls.get(call_id)
+            leg = self.worker.calls.get(customer.agent_leg or "") if customer else None
         if leg is not None and not leg.ended:
             _hangup(leg.call)
 
@@ -97,11 +102,37 @@ class AgentLegs:
         """Let the agent go but keep the customer (a transfer): the leg ends, the call stays."""
         customer = self.worker.calls.get(call_id)
         leg = self.worker.calls.get(customer.agent_leg or "") if customer else None
-        if customer is None or leg is None or leg.ended:
-            return
+        if customer is None or leg is None or leg.ended or customer.consult_leg is not None:
+            return  # (consulting: complete or cancel that first)
         self._unbridge(customer, leg)
+        leg.bridged = False  # unbridged now: its end must not touch the bridge again
         leg.end_reason = "transferred"
+        customer.owned = False  # handed on: no longer the agent's own call out
         _hangup(leg.call)
+
+    def transfer_out(self, command: dict[str, Any]) -> None:
+        """Blind transfer to an outside number: ring it as a third party, let the agent go;
+        the customer holds (music) until it answers, and the call ends when it hangs up."""
+        customer = self.worker.calls.get(str(command["call_id"]))
+        if customer is None or customer.ended or customer.consult_leg is not None:
+            number = mask_number(number_from_uri(str(command.get("uri", ""))))
+            self._tell_party(str(command["call_id"]), str(command["leg_id"]), "failed", number,
+                             "no-call")  # fmt: skip
+            return
+        self.add_party(command)
+        leg = self.worker.calls.get(str(command["leg_id"]))
+        if leg is None or leg.ended:  # not placed: the customer stays with the agent
+            return
+        leg.outside = True
+        self.release(customer.call_id)
+        if customer.audio is not None and command.get("music") and not customer.held:
+            try:
+                player = pj.AudioMediaPlayer()
+                player.createPlayer(str(command["music"]), 0)  # 0: loop
+                player.startTransmit(customer.audio)
+                customer.hold_player, customer.held = player, True
+            except pj.Error as exc:
+                log.warning("call %s: hold music not played: %s", customer.call_id, exc.info())
 
     def hold(self, command: dict[str, Any]) -> None:
         """The agent holds the customer: the customer hears music (looped ``music`` file), the
@@ -110,8 +141,8 @@ class AgentLegs:
         leg = self.worker.calls.get(customer.agent_leg or "") if customer else None
         if customer is None or leg is None or not leg.bridged:
             return
-        if customer.audio is None or leg.audio is None:
-            return
+        if customer.audio is None or leg.audio is None or customer.consult_leg is not None:
+            return  # consulting: the customer holds until the consult is done
         if command.get("on") and not customer.held:
             for src, dst in ((customer.audio, leg.audio), (leg.audio, customer.audio)):
                 with contextlib.suppress(pj.Error):
@@ -170,6 +201,11 @@ class AgentLegs:
     def leg_finished(self, leg: ActiveCall, reason: str) -> None:
         """The agent leg is over: unbridge; a bridged call ends with it, an unanswered one waits
         for the next agent. A third party leaving changes nothing for the others."""
+        if leg.consult:
+            self.consults.finished(leg, reason)
+            return
+        if leg.handed_on:  # an attended transfer replaced it and told its end already
+            return
         customer = self.worker.calls.get(leg.parent or "")
         # Once the customer's call has ended its media is gone: touching its bridge port then
         # aborts pjmedia (op_disconnect_ports). Its own finish already took the bridge down.
@@ -185,12 +221,18 @@ class AgentLegs:
             state = "ended" if leg.bridged else "failed"
             why = leg.end_reason or reason or ("hangup" if leg.bridged else "failed")
             self._tell_party(leg.parent or "", leg.call_id, state, "", why)
+            if leg.outside and live and customer is not None:  # the customer was handed to them
+                _hangup(customer.call)
             return
+        consulting = live and customer is not None and customer.consult_leg is not None
+        if consulting and customer is not None and self.consults.take_over(customer, leg):
+            return  # hung up on an answered colleague: they have the customer now
         bridged = leg.bridged
         if customer is not None:
             if live:
                 self._unbridge(customer, leg)
-            customer.agent_leg = None
+            if customer.agent_leg == leg.call_id:
+                customer.agent_leg = None
             if live:
                 self.worker.monitors.rewire(customer)  # supervisors stop hearing the agent gone
         bridged = bridged or leg.end_reason == "transferred"  # unbridged just before it ended
@@ -203,6 +245,10 @@ class AgentLegs:
             _hangup(customer.call)
 
     def customer_finished(self, customer: ActiveCall) -> None:
+        consult = self.worker.calls.get(customer.consult_leg or "")
+        if consult is not None and not consult.ended:
+            consult.end_reason = "customer-hangup"
+            _hangup(consult.call)
         for party_id in list(customer.party_legs):
             party = self.worker.calls.get(party_id)
             if party is not None and not party.ended:
@@ -218,6 +264,9 @@ class AgentLegs:
     # -- the bridge -------------------------------------------------------------------------
     def _maybe_bridge(self, leg: ActiveCall) -> None:
         customer = self.worker.calls.get(leg.parent or "")
+        if leg.consult:
+            self.consults.connect(leg)
+            return
         if customer is None or customer.ended or leg.bridged:
             return
         if not (leg.answered and leg.audio is not None and customer.audio is not None):
@@ -248,6 +297,10 @@ class AgentLegs:
 
     def _join(self, customer: ActiveCall, leg: ActiveCall) -> None:
         assert leg.audio is not None
+        if leg.outside and customer.hold_player is not None and customer.audio is not None:
+            with contextlib.suppress(pj.Error):  # the music while it rang stops
+                customer.hold_player.stopTransmit(customer.audio)
+            customer.hold_player, customer.held = None, False
         for other in self._others(customer, leg):
             other.startTransmit(leg.audio)
             leg.audio.startTransmit(other)

@@ -93,6 +93,12 @@ class ActiveCall:
     party: bool = False  # a third party's leg (3-way), not an agent's
     party_legs: list[str] = field(default_factory=list)  # on a customer's call
     owned: bool = False  # an agent's own call out: it ends when the agent's leg ends
+    # Attended transfer (``telephony.consult_legs``): on a customer's call, the colleague's leg
+    # being consulted; on that leg, ``consult`` until it is handed the customer.
+    consult_leg: str | None = None
+    consult: bool = False
+    handed_on: bool = False  # an agent leg an attended transfer replaced (its end told already)
+    outside: bool = False  # a party leg a blind transfer handed the customer to: ends the call
     # The caller stream's jitter buffer at its end: frames it lost, discarded, or played empty.
     # Each can shift the caller's audio by a frame; tests use them to explain such shifts.
     jitter: tuple[int, int, int] = (0, 0, 0)

@@ -64,8 +64,16 @@ def _legs(worker: MediaWorker, name: str, command: dict[str, Any]) -> None:
         worker.legs.add_party(command)
     elif name == "release_agent":
         worker.legs.release(call_id)
+    elif name == "transfer_out":
+        worker.legs.transfer_out(command)
     elif name == "drop_agent":
-        worker.legs.drop(call_id)
+        worker.legs.drop(call_id, leg_id)
+    elif name == "consult":
+        worker.legs.consults.start(command)  # a SIP phone or a browser, as connect_agent
+    elif name == "consult_complete":
+        worker.legs.consults.complete(call_id)
+    elif name == "consult_cancel":
+        worker.legs.consults.cancel(call_id)
     elif name == "hold":
         worker.legs.hold(command)
     elif name == "dtmf":

@@ -16,6 +16,7 @@ from tingyin.asr import api as asr_api
 from tingyin.audit import api as audit_api
 from tingyin.bus import EventBus
 from tingyin.ivr import api as ivr_api
+from tingyin.listening import api as listening_api
 from tingyin.qa import api as qa_api
 from tingyin.reports import routes as reports_routes
 from tingyin.screenpop import api as screenpop_api
@@ -47,6 +48,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     agents_api.router,
     qa_api.router,
     reports_routes.router,
+    listening_api.router,
 )
 
 

@@ -23,10 +23,12 @@ from tingyin.bus import EventBus
 from tingyin.bus.codec import event_to_dict
 from tingyin.bus.events import (
     AgentStateChanged,
+    CallAlert,
     CallEvent,
     Event,
     MonitorLeg,
     OutboundRequested,
+    OutsideTransferRequested,
     PartyRequested,
     TicketSlaAlert,
     utcnow,
@@ -47,9 +49,9 @@ SOCKET_GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what a send to a c
 
 def may_see(role: str, event: Event) -> bool:
     """Whether a user of this role receives this event: the one place to narrow it later."""
-    if isinstance(event, OutboundRequested | PartyRequested):  # full numbers: hub-internal
-        return False
-    if isinstance(event, MonitorLeg):  # who listens in is the supervisors' business
+    if isinstance(event, OutboundRequested | PartyRequested | OutsideTransferRequested):
+        return False  # full numbers: hub-internal
+    if isinstance(event, MonitorLeg | CallAlert):  # who listens in, what the room flags
         return role in ("supervisor", "qa", "admin")
     if isinstance(event, CallEvent | TicketSlaAlert | AgentStateChanged):  # every staff role
         return True

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from tingyin.ivr.api import IVR_ROLES
+from tingyin.listening.api import ROOM_ROLES
 from tingyin.qa.actions import REVIEWER_ROLES
 from tingyin.reports.api import REPORT_ROLES
 from tingyin.web.auth import token_from
@@ -105,3 +106,13 @@ def reports_page(request: Request, tab: str = "") -> Response:
     if user.role not in REPORT_ROLES or tab not in ("", "complaints", "keywords", "staffing"):
         return _redirect(request, "/desk" if user.role not in REPORT_ROLES else "/reports")
     return _page("reports.html")
+
+
+@router.get("/room")
+def room_page(request: Request) -> Response:
+    user = authenticate_token(cast(AppContext, request.app.state.context), token_from(request))
+    if user is None:
+        return _redirect(request, "/login")
+    if user.role not in ROOM_ROLES:
+        return _redirect(request, "/desk")
+    return _page("room.html")

@@ -7,6 +7,9 @@
 import { followEvents } from "./live.js";
 import { redrawSoftphone, startSoftphone } from "./softphone.js";
 import { bindDial, drawParty } from "./dial.js";
+import {
+  bindConsult, consultRequested, consultedEvent, consulting, drawConsult, myConsultEvent,
+} from "./consult.js";
 import { bindLogout, drawAccount } from "./account.js";
 import {
   bindAgentState, currentAgent, drawAgentState, loadAgentState, setAgent, tickAgent,
@@ -116,6 +119,7 @@ function newCall(id, fields = {}) {
     mine: false, // the ACD rings (or rang) my phone for it (AgentLeg for my id)
     connected: false, // my agent leg was answered: I talk to the caller
     transfer: null, // the transfer panel's state for this call (see newTransfer)
+    consult: null, // an attended transfer's state on my side (see consult.js)
     context: null, // the latest CallerContextReady
     ticket: null, // the ticket form's draft for this call (see newDraft)
     createdTickets: [], // numbers of the tickets recorded on this call
@@ -318,6 +322,26 @@ const HANDLERS = {
   AgentStateChanged(e) {
     if (me && e.user_id === me.id) setAgent(e);
     else followAvailable(e); // other agents: whom I may transfer to (and the supervisors' pages)
+  },
+  ConsultLeg(e) { // an attended transfer: one I started, or one where I am the colleague
+    const call = calls.get(e.call_id);
+    if (!call || !me) return;
+    if (e.from_agent === me.id) {
+      const handed = myConsultEvent(call, e);
+      if (handed) call.transfer = { ...(call.transfer || newTransfer()), open: false, done: handed };
+    } else if (e.agent_id === me.id) {
+      consultedEvent(call, e);
+      if (["ringing", "answered"].includes(e.state)) { // it rings my phone: it takes my screen
+        call.mine = true;
+        call.connected = e.state === "answered";
+        pinned = false;
+        follow(call);
+      } else if (e.state !== "completed") { // over before I had the customer
+        call.mine = false;
+        call.connected = false;
+      }
+    } else return;
+    drawAll();
   },
   dropped() { // the server's outbox overflowed: catch up from the store
     loadActiveCalls();
@@ -682,6 +706,7 @@ function drawAll() {
     drawOrders(context);
   }
   drawTransfer(showView && !search ? call : null);
+  drawConsult(showView && !search ? call : null);
   drawTicket(showView && !search ? call : null);
   drawHistory(showView ? context : null);
   drawTranscript();
@@ -941,16 +966,21 @@ function closeSearch() {
   drawAll();
 }
 
-// -- blind transfer (转接) of the call the ACD connected me to -------------------------------
+// -- transfer (转接) of the call the ACD connected me to ---------------------------------------
 // The button shows once my agent leg for the shown call is answered (or, after a reload, while
-// the store says I am on that call). The panel names a queue or one ready agent; the server
-// hands the caller on and my leg ends.
+// the store says I am on that call). The panel names a queue, one ready agent (blind, or
+// 咨询转接: consult them first, see consult.js) or an outside number; the server hands the
+// caller on and my leg ends.
 function newTransfer() {
-  return { open: false, pending: false, error: "", queue: "", agentId: "", done: null };
+  return {
+    open: false, pending: false, error: "", queue: "", agentId: "", number: "", consult: false,
+    done: null,
+  };
 }
 
 function transferable(call) {
   if (!call || search || call.state === "ended" || call.transfer?.done) return false;
+  if (consulting(call) || call.consult?.state === "consulted") return false; // not meanwhile
   if (call.mine && call.connected) return true;
   const agent = currentAgent();
   return agent?.state === "on_call" && agent.call_id === call.id;
@@ -962,7 +992,7 @@ function queueLabel(name) {
 }
 
 function transferTarget(done) {
-  return done.queue ? queueLabel(done.queue) : done.agentName;
+  return done.queue ? queueLabel(done.queue) : done.number || done.agentName;
 }
 
 function fillTransferForm() {
@@ -1006,9 +1036,16 @@ function drawTransfer(call) {
   agent.value = state.agentId;
   queue.disabled = state.pending || !transferQueues?.length;
   agent.disabled = state.pending || !transferAgents?.length;
+  const consult = $("transfer-consult");
+  consult.checked = state.consult && Boolean(state.agentId);
+  consult.disabled = state.pending || !state.agentId;
+  const number = $("transfer-number");
+  if (number.value !== state.number) number.value = state.number;
+  number.disabled = state.pending;
   const submit = $("transfer-submit");
-  submit.disabled = state.pending || !(state.queue || state.agentId);
-  submit.textContent = t(state.pending ? "transfer.submitting" : "transfer.submit");
+  submit.disabled = state.pending || !(state.queue || state.agentId || state.number.trim());
+  const label = consult.checked ? "transfer.consultSubmit" : "transfer.submit";
+  submit.textContent = t(state.pending ? "transfer.submitting" : label);
   const message = state.error ? t("transfer.failed", { error: state.error }) : transferLoadError;
   const error = $("transfer-error");
   error.hidden = !message;
@@ -1073,6 +1110,7 @@ function pickTarget(field, value) {
   if (!state || state.pending) return;
   state.queue = field === "queue" ? value : "";
   state.agentId = field === "agent" ? value : "";
+  state.number = field === "number" ? value : "";
   state.error = "";
   drawTransfer(call);
 }
@@ -1081,17 +1119,25 @@ async function submitTransfer(event) {
   event.preventDefault();
   const call = shownTransfer();
   const state = call?.transfer;
-  if (!state?.open || state.pending || !(state.queue || state.agentId)) return;
-  const body = state.queue ? { queue: state.queue } : { agent_id: Number(state.agentId) };
+  const number = (state?.number ?? "").trim();
+  if (!state?.open || state.pending || !(state.queue || state.agentId || number)) return;
+  const consult = state.consult && Boolean(state.agentId);
+  let body = { agent_id: Number(state.agentId) };
+  if (state.queue) body = { queue: state.queue };
+  else if (number) body = { number };
   const agentName = (transferAgents || [])
     .find((a) => String(a.user_id) === state.agentId)?.display_name ?? "";
   Object.assign(state, { pending: true, error: "" });
   drawTransfer(call);
+  const path = `/api/calls/${encodeURIComponent(call.id)}/${consult ? "consult" : "transfer"}`;
   try {
-    const response = await postJson(`/api/calls/${encodeURIComponent(call.id)}/transfer`, body);
+    const response = await postJson(path, body);
     const reply = await response.json().catch(() => ({}));
-    if (response.ok) {
-      state.done = { queue: state.queue, agentName };
+    if (response.ok && consult) {
+      consultRequested(call, agentName); // the bar takes over (consult.js)
+      state.open = false;
+    } else if (response.ok) {
+      state.done = { queue: state.queue, agentName, number: reply.number || "" };
       state.open = false;
     } else {
       state.error = errorText(reply, response);
@@ -1115,6 +1161,14 @@ function bindTransfer() {
   });
   $("transfer-queue").addEventListener("change", (e) => pickTarget("queue", e.target.value));
   $("transfer-agent").addEventListener("change", (e) => pickTarget("agent", e.target.value));
+  $("transfer-number").addEventListener("input", (e) => pickTarget("number", e.target.value));
+  $("transfer-consult").addEventListener("change", (e) => {
+    const state = shownTransfer()?.transfer;
+    if (!state || state.pending) return;
+    state.consult = e.target.checked;
+    drawTransfer(shownTransfer());
+  });
+  bindConsult({ postJson, errorText }, drawAll);
 }
 
 // -- start -----------------------------------------------------------------------------------
