@@ -14,6 +14,7 @@ the IPC queue. Both stay a few microseconds.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pjsua2 as pj
 
 from tingyin.telephony.jitter import JitterBuffer
-from tingyin.telephony.media import FRAME_MS, _read_vector
+from tingyin.telephony.media import FRAME_MS, _read_vector, fast_read_works, vector_data
 
 if TYPE_CHECKING:
     from tingyin.telephony.endpoint import MediaWorker
@@ -47,6 +48,10 @@ class BrowserPort(pj.AudioMediaPort):  # type: ignore[misc]
         self.mic = JitterBuffer(target=2)  # frames come over a local socket: little jitter
         self._send_ear = send_ear
         self._silence = pj.ByteVector(SILENCE)
+        # One output vector, refilled in place: building a ByteVector from bytes costs ~10 µs a
+        # frame on the clock thread, a memmove and the frame's copy ~2 µs.
+        self._out = pj.ByteVector(SILENCE)
+        self._out_at = vector_data(self._out) if fast_read_works() else None
         self.ear_frames = 0
 
     def open(self, rate: int) -> None:
@@ -61,7 +66,11 @@ class BrowserPort(pj.AudioMediaPort):  # type: ignore[misc]
             frame.buf = self._silence
             frame.size = FRAME_BYTES
             return
-        frame.buf = pj.ByteVector(pcm)
+        if self._out_at:
+            ctypes.memmove(self._out_at, pcm, FRAME_BYTES)
+            frame.buf = self._out
+        else:
+            frame.buf = pj.ByteVector(pcm)
         frame.size = FRAME_BYTES
 
     def onFrameReceived(self, frame: pj.MediaFrame) -> None:

@@ -20,10 +20,14 @@ FRAME_MS = 20
 LATE_GAP_MS = 40.0  # a callback this long after the previous one means the clock stalled
 
 
+def vector_data(vec: pj.ByteVector) -> int | None:
+    """The address of a ByteVector's bytes: std::vector<unsigned char> starts with its data
+    pointer (libstdc++ layout); checked by fast_read_works() before the fast path is trusted."""
+    return ctypes.c_void_p.from_address(int(vec.this)).value
+
+
 def _read_vector(vec: pj.ByteVector, size: int) -> bytes:
-    # std::vector<unsigned char> starts with its data pointer (libstdc++ layout); checked
-    # against bytes() once by fast_read_works() before the fast path is trusted.
-    pointer = ctypes.c_void_p.from_address(int(vec.this)).value
+    pointer = vector_data(vec)
     return ctypes.string_at(pointer, size) if pointer else b""
 
 
