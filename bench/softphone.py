@@ -103,6 +103,20 @@ def delays_ms(sent_start: float, arrivals: list[float]) -> list[float]:
     return out
 
 
+def ear_times(heard: list[tuple[float, bytes]], offsets: list[float]) -> list[float]:
+    """Monotonic times at which the samples ``offsets`` seconds into ``heard`` (chunks of
+    8 kHz PCM with their arrival times) were playable: a chunk is playable when it arrives,
+    its samples play one after the other."""
+    ends = np.cumsum([len(pcm) // 2 for _, pcm in heard])
+    out = []
+    for offset in offsets:
+        index = round(offset * RATE)
+        chunk = min(int(np.searchsorted(ends, index, side="right")), len(heard) - 1)
+        first = int(ends[chunk - 1]) if chunk else 0
+        out.append(heard[chunk][0] + (index - first) / RATE)
+    return out
+
+
 def caller(uri: str, play: Path, record: Path, seconds: float, port: int) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "tingyin.telephony.test_caller", uri, "--caller", "13900001111",
@@ -188,15 +202,7 @@ async def run_browser(uri: str, http: str, data_dir: Path, seconds: float) -> di
     await phone.wait_state("talking", 10)
     phone.mic.play(bursts(seconds))
     c = await asyncio.to_thread(outcome, customer)
-    # A decoded frame is playable when it arrives; its samples play one after the other.
-    ends = np.cumsum([len(pcm) // 2 for _, pcm in phone.heard])
-
-    def ear_time(index: int) -> float:
-        frame = int(np.searchsorted(ends, index, side="right"))
-        first = int(ends[frame - 1]) if frame else 0
-        return phone.heard[frame][0] + (index - first) / RATE
-
-    ear = [ear_time(round(t * RATE)) for t in onsets(phone.heard_pcm(), 0.0)]
+    ear = ear_times(phone.heard, onsets(phone.heard_pcm(), 0.0))
     await phone.close()
     sent = phone.mic.clip_started_at or 0.0
     return {

@@ -127,9 +127,9 @@ def softphone_page(
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
-# Loudness of what the page's <audio> element plays, sampled for ``ms`` (WebAudio analyser).
-HEARD_RMS = """async (ms) => {
-  const stream = document.getElementById("sp-audio").srcObject;
+# Loudness of what the page's <audio> element ``id`` plays, sampled for ``ms`` (WebAudio analyser).
+HEARD_RMS = """async ([ms, id]) => {
+  const stream = document.getElementById(id).srcObject;
   if (!stream) return -1;
   const context = new AudioContext();
   const analyser = context.createAnalyser();
@@ -169,7 +169,7 @@ def test_agent_answers_in_the_page_with_a_headset(
         page.wait_for_selector("[data-testid=softphone][data-state=ringing]", timeout=30_000)
         page.click("[data-testid=sp-answer]")
         page.wait_for_selector("[data-testid=softphone][data-state=talking]")
-        loudest = page.evaluate(HEARD_RMS, 3000)
+        loudest = page.evaluate(HEARD_RMS, [3000, "sp-audio"])
         page.wait_for_timeout(6000)
         screenshot(page, "desk-softphone-talking.png")
         page.click("[data-testid=sp-hangup]")
@@ -239,6 +239,62 @@ def test_a_sip_agent_phone_call_is_transcribed_leg_by_leg(
 
     counts = hub.wait_for("caller and agent segments", both_legs, 90)
     assert set(counts) <= {"caller", "agent", "system"}, counts
+
+
+def test_a_supervisor_listens_then_whispers_from_the_room(
+    hub: RunningHub, softphone_page: Page, headset: tuple[Path, Any], tmp_path: Path
+) -> None:
+    """The listening room in Chromium on a live SIP call: the supervisor clicks the agent's tile
+    and 监听 — the room's <audio> plays the call — then 耳语: the page's microphone (the fake
+    headset) reaches the agent's phone and not the customer's."""
+    page = softphone_page
+    port = free_port("udp")
+    _add_agent(hub, "it-agent-room")
+    set_phone(hub, "it-agent-room", port)
+    gap = np.zeros(RATE, dtype=np.int16)
+    customer_speech = speak(CUSTOMER_SAYS, tmp_path / "customer-speech.wav")
+    write_wav_mono(tmp_path / "customer.wav", np.concatenate([gap, *[customer_speech, gap] * 8]))
+    agent_phone = await_test_call(port, record=tmp_path / "agent-heard.wav", timeout=90)
+    set_state(hub, "it-agent-room", "ready")
+    caller = place_test_call(
+        f"sip:4008001234@{hub.sip_host}:{hub.sip_port}", caller="13900004321",
+        play=tmp_path / "customer.wav", record=tmp_path / "customer-heard.wav",
+        press=("1.5:0",), hangup_after=45, wait=False, timeout=60,
+    )  # fmt: skip
+    try:
+        log_in(page, hub.http_url, "it-supervisor", PASSWORD, then="/room")
+        tile = page.locator("[data-testid=tile-it-agent-room]")
+        tile.locator("[data-testid=duration]").wait_for(timeout=30_000)  # on the call
+        tile.click()
+        page.click("[data-testid=monitor] [data-mode=listen]")
+        page.wait_for_selector("[data-mode=listen][aria-pressed=true]", timeout=20_000)
+        loudest = page.evaluate(HEARD_RMS, [4000, "monitor-audio"])
+        page.click("[data-testid=monitor] [data-mode=whisper]")
+        page.wait_for_selector("[data-mode=whisper][aria-pressed=true]", timeout=20_000)
+        page.wait_for_timeout(12_000)  # the headset loops the agent's sentence (~4 s) and a gap
+        screenshot(page, "room-whisper.png")
+        page.click("#monitor-stop")
+    finally:
+        outcome = caller_outcome(caller, timeout=90)
+    assert outcome["answered"], outcome
+    assert caller_outcome(agent_phone, timeout=30)["answered"]
+    assert loudest > 0.01, f"the room's audio played nothing of the call (rms {loudest})"
+    agent_heard, _ = read_wav_mono(tmp_path / "agent-heard.wav")
+    customer_heard, _ = read_wav_mono(tmp_path / "customer-heard.wav")
+    whisper = headset[1]
+    third = len(whisper) // 3
+    assert best_match(agent_heard, whisper[third : 2 * third]) > 0.5, "the agent hears it"
+    assert best_match(customer_heard, whisper[third : 2 * third]) < 0.3, "the customer does not"
+    audit = hub.get("/api/audit", role="admin", action="call.monitor").json()
+    assert {"listen", "whisper"} <= {row["detail"]["mode"] for row in audit}, audit
+
+
+def _add_agent(hub: RunningHub, username: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "tingyin.cli", "users", "add", username, "--role", "agent",
+         "--data-dir", str(hub.data_dir)],
+        input=PASSWORD + "\n", text=True, check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
 
 
 def _finished(hub: RunningHub, call_id: str) -> dict[str, Any] | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from tingyin.bus.context import OrderCard, RecentCall, Suggestion
+from tingyin.bus.desk import DeskDraft
 
 
 def utcnow() -> datetime:
@@ -325,6 +326,21 @@ class MonitorLeg(CallEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SupervisorPhone(Event):
+    """A supervisor's SIP phone dialled a listen-in feature code (*1 / *2 / *3 + an agent's
+    extension) and reached media worker ``worker`` as leg ``leg_id``: dialled (``caller``,
+    ``dialed``) → key (a DTMF ``digit``: 4 / 5 / 6 switch modes) → ended. Not a call of its own
+    (no CDR). Carries the phone's number: hub-internal (``web.events.may_see``)."""
+
+    leg_id: str
+    worker: int
+    state: str  # dialled | key | ended
+    caller: str = ""
+    dialed: str = ""
+    digit: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class CallAlert(CallEvent):
     """A listening-room rule fired on a live call (``tingyin.listening``): a forbidden phrase,
     an angry or food-safety word, silence, a long hold or call, a ticket's SLA about to breach.
@@ -373,6 +389,17 @@ class OutsideTransferRequested(CallEvent):
     by_user: int = 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeskMirror(Event):
+    """The latest state of an agent's desk on their call ``call_id`` (the ticket draft as
+    they type it …), for the listening room's mirror of the desk. Not a ``CallEvent``: a draft
+    is not part of the call's record (no CDR row). Supervisors, QA and admins only."""
+
+    call_id: str
+    agent_id: int
+    draft: DeskDraft
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     CallRinging,
     CallAnswered,
@@ -401,8 +428,10 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     CallbackPlaced,
     OutboundRequested,
     MonitorLeg,
+    SupervisorPhone,
     CallAlert,
     ConsultRequested,
     ConsultLeg,
     OutsideTransferRequested,
+    DeskMirror,
 )

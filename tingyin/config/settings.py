@@ -208,6 +208,12 @@ class ListeningSettings(BaseModel):
 
     alerts: bool = Field(default=True, description="Run the live alert rules on calls")
     rules_file: Path | None = Field(default=None, description="Alert rules; unset = built-in")
+    restrict_to_team: bool = Field(
+        default=False,
+        description="Supervisors and QA may monitor (and see in the room) only their teams' "
+        "agents; teams are the KPI file's [teams] (qa.kpi_file), where supervisors and QA staff "
+        "are listed too. Admins always may.",
+    )
 
 
 class AuthSettings(BaseModel):

@@ -33,6 +33,7 @@ from tingyin.ivr.menu import DEFAULT_MENU, Menu, MenuError, fallback_menu, load_
 from tingyin.ivr.service import IvrService
 from tingyin.listening.rules import AlertRulesError, load_alert_rules
 from tingyin.listening.service import ListeningService
+from tingyin.listening.sip_monitor import SipMonitors
 from tingyin.qa.service import QaConfigError, load_qa_rules, qa_service
 from tingyin.reports.service import ReportService
 from tingyin.screenpop.lookups import ProcessLookups
@@ -168,8 +169,20 @@ def softphone_service(
         hold_music=lambda: write_hold_music(prompts_dir / "hold-music.wav"),
         codec=config.codec, jitter_frames=config.jitter_frames,
     )  # fmt: skip
-    listener.on_leg_audio = service.ear
     return service
+
+
+def leg_audio_router(
+    phones: SipMonitors, softphones: SoftphoneService | None
+) -> Callable[[str, bytes], None]:
+    """IPC ``L`` frames: a supervisor phone's relay, else a browser's ear."""
+    ear = softphones.ear if softphones is not None else None
+
+    def route(leg_id: str, pcm: bytes) -> None:
+        if not phones.relay(leg_id, pcm) and ear is not None:
+            ear(leg_id, pcm)
+
+    return route
 
 
 async def serve(
@@ -242,6 +255,10 @@ async def serve(
         menu_dir = (settings.ivr.menu_file or DEFAULT_MENU).parent
         ivr = IvrService(bus, control, menu, actions, menu_dir)
     softphones = softphone_service(settings, bus, listener, supervisor.worker_of, prompts_dir)
+    phones = SipMonitors(
+        bus, db, settings, listener.send_command, listener.send_pcm, supervisor.worker_of
+    )
+    listener.on_leg_audio = leg_audio_router(phones, softphones)
     dialer = DeskDialer(bus, control, listener.send_command, db, queue_config)
     acd = acd_for(
         settings, queue_config, db, bus, listener.send_command, supervisor.worker_of, softphones

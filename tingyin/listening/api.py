@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel
 
 from tingyin.agents.queries import agents, day_start
 from tingyin.bus.events import utcnow
+from tingyin.listening.permissions import team_members
 from tingyin.listening.queries import live_calls, queue_figures, stored_alerts
 from tingyin.listening.rules import AlertRules, load_alert_rules
+from tingyin.qa.performance import KpiFileError
 from tingyin.store.models import AgentProfile, User
 from tingyin.web.deps import AppSettings, DbSession, require_roles
 
@@ -94,17 +96,31 @@ class RoomOut(BaseModel):
 
 
 @router.get("/api/room", response_model=RoomOut)
-def room(_watcher: Watcher, session: DbSession, settings: AppSettings, rules: Rules) -> RoomOut:
-    """Agents and their states, calls in progress, the queues today and today's alerts."""
+def room(watcher: Watcher, session: DbSession, settings: AppSettings, rules: Rules) -> RoomOut:
+    """Agents and their states, calls in progress, the queues today and today's alerts (with
+    ``listening.restrict_to_team``: only the watcher's teams' agents, their calls and alerts)."""
     now = utcnow()
     since = day_start(now, settings.timezone)
     figures = queue_figures(session, since, now, settings.reports.service_level_seconds)
+    staff, calls, alerts = agents(session), live_calls(session, now), stored_alerts(session, since)
+    try:
+        team = team_members(watcher, settings)
+    except KpiFileError as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    if team is not None:  # the queue figures stay whole: counts, nobody's call
+        staff = [(user, profile) for user, profile in staff if user.username in team]
+        ids = {user.id for user, _profile in staff}
+        ids_calls = {p.current_call_id for _u, p in staff if p is not None and p.current_call_id}
+        calls = [c for c in calls if c.agent_id in ids or c.call_id in ids_calls]
+        shown = {c.call_id for c in calls}
+        alerts = [
+            (row, live) for row, live in alerts
+            if int(row.data.get("agent_id") or 0) in ids or row.call_id in shown
+        ]  # fmt: skip
     return RoomOut(
         now=now,
-        agents=[_agent(user, profile) for user, profile in agents(session) if user.active],
-        calls=[
-            RoomCallOut.model_validate(c, from_attributes=True) for c in live_calls(session, now)
-        ],
+        agents=[_agent(user, profile) for user, profile in staff if user.active],
+        calls=[RoomCallOut.model_validate(c, from_attributes=True) for c in calls],
         queues=QueuesOut(
             waiting=figures.waiting,
             longest_wait_seconds=figures.longest_wait_seconds,
@@ -113,10 +129,7 @@ def room(_watcher: Watcher, session: DbSession, settings: AppSettings, rules: Ru
             service_level=figures.service_level,
             service_level_seconds=figures.service_level_seconds,
         ),
-        alerts=[
-            _alert(row.call_id, row.at, row.data, live)
-            for row, live in stored_alerts(session, since)
-        ],
+        alerts=[_alert(row.call_id, row.at, row.data, live) for row, live in alerts],
         rules=rules.labels(),
     )
 

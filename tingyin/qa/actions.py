@@ -14,11 +14,11 @@ from tingyin.audit.actions import record_audit
 from tingyin.qa.checks import Sampling
 from tingyin.qa.findings import Finding
 from tingyin.qa.proposal import review_reasons
+from tingyin.qa.queries import alert_names
 from tingyin.qa.scorecard import Scorecard, scorecard_from_definition
 from tingyin.qa.scoring import Answer, ScoreResult, score
 from tingyin.store.models import (
     Call,
-    CallContext,
     CallEventRow,
     QaAppeal,
     QaCalibration,
@@ -351,8 +351,9 @@ def queue_for_review(
             .where(TicketCall.call_id == call_id)
         )
     )
-    context = session.get(CallContext, call_id)
-    alert = context is not None and context.revision > 1
+    # The room's alerts stored with the call; not the screen pop's revision, which also moves
+    # when the IVR path arrives.
+    alert = bool(alert_names(session, [call_id]))
     reasons = review_reasons(
         call_id, rules, auto_total=auto_total, ticket_categories=categories, live_alert=alert
     )

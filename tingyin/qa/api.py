@@ -334,10 +334,13 @@ def review_queue(
     done: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[ReviewItemOut]:
-    """Calls the sampling rules picked (random share, complaints, low auto score, live alerts)."""
+    """Calls the sampling rules picked (random share, complaints, low auto score, live alerts);
+    those with live alerts first, with the alerts' rule names."""
+    items = queries.review_queue(session, done=done, limit=limit)
+    alerts = queries.alert_names(session, sorted({r.call_id for r in items}))
     return [
-        ReviewItemOut.model_validate(r)
-        for r in queries.review_queue(session, done=done, limit=limit)
+        ReviewItemOut.model_validate(r).model_copy(update={"alerts": alerts.get(r.call_id, [])})
+        for r in items
     ]
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+
+from sqlalchemy import case, exists, select
 from sqlalchemy.orm import Session
 
 from tingyin.store.models import (
+    CallEventRow,
     QaAppeal,
     QaComment,
     QaEvaluation,
@@ -68,8 +71,33 @@ def appeals(
 
 
 def review_queue(session: Session, *, done: bool = False, limit: int = 200) -> list[QaReviewItem]:
+    """Calls with a live alert first (what the room flagged is worth a person's ear soonest),
+    then the newest; within the limit, so a long queue never hides them."""
+    alerted = exists().where(
+        CallEventRow.call_id == QaReviewItem.call_id, CallEventRow.kind == "alert"
+    )
     query = select(QaReviewItem).where(QaReviewItem.done.is_(done))
-    return list(session.scalars(query.order_by(QaReviewItem.created_at.desc()).limit(limit)))
+    order = (case((alerted, 0), else_=1), QaReviewItem.created_at.desc(), QaReviewItem.id.desc())
+    return list(session.scalars(query.order_by(*order).limit(limit)))
+
+
+def alert_names(session: Session, call_ids: Sequence[str]) -> dict[str, list[str]]:
+    """The live alerts stored with each call (call_events kind "alert"): their rule names, each
+    once, in the order they first fired. Calls without one are absent."""
+    if not call_ids:
+        return {}
+    rows = session.execute(
+        select(CallEventRow.call_id, CallEventRow.data)
+        .where(CallEventRow.call_id.in_(list(call_ids)), CallEventRow.kind == "alert")
+        .order_by(CallEventRow.at, CallEventRow.id)
+    )
+    out: dict[str, list[str]] = {}
+    for call_id, data in rows:
+        names = out.setdefault(call_id, [])
+        rule = str(data.get("rule") or "")
+        if rule and rule not in names:
+            names.append(rule)
+    return out
 
 
 def call_tickets(session: Session, call_id: str) -> list[str]:

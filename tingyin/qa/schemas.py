@@ -186,6 +186,7 @@ class ReviewItemOut(BaseModel):
     auto_total: float | None
     done: bool
     created_at: datetime
+    alerts: list[str] = []  # the call's live alerts (rule names), whatever the item's reason
 
 
 class AutoRunOut(BaseModel):

@@ -20,6 +20,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from tingyin.audit.actions import record_audit
+from tingyin.listening.permissions import monitor_refusal
 from tingyin.softphone.service import Session, SoftphoneError, SoftphoneService
 from tingyin.store.models import User
 from tingyin.web.context import AppContext
@@ -30,8 +31,6 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 SOFTPHONE_ROLES = ("agent", "supervisor", "qa", "admin")
-MONITOR_MODES = {"listen": ("supervisor", "qa", "admin"), "whisper": ("supervisor", "admin"),
-                 "barge": ("supervisor", "admin")}  # fmt: skip
 CLOSE_FORBIDDEN = 4403
 CLOSE_UNAVAILABLE = 4503
 MAX_MESSAGE = 64 * 1024  # an SDP offer is a few kB
@@ -103,12 +102,9 @@ class Watch:
         self, service: SoftphoneService, session: Session, message: dict[str, Any]
     ) -> None:
         call_id, mode = str(message.get("call_id", "")), str(message.get("mode", "listen"))
-        if mode not in MONITOR_MODES:
-            raise SoftphoneError("mode must be listen, whisper or barge")
-        if self.user.role not in MONITOR_MODES[mode]:
-            raise SoftphoneError(f"your role may not {mode}")
-        if not call_id or len(call_id) > 64:
-            raise SoftphoneError("which call?")
+        refusal = await run_in_threadpool(self._refusal, call_id, mode)
+        if refusal is not None:
+            raise SoftphoneError(refusal)
         if self.call_id not in (None, call_id):
             await self.ended()
         await service.monitor(session, call_id, mode)
@@ -116,6 +112,10 @@ class Watch:
             self.call_id, self.started, self.modes = call_id, time.monotonic(), []
         self.modes.append(mode)
         await self._audit("call.monitor", {"mode": mode})
+
+    def _refusal(self, call_id: str, mode: str) -> str | None:
+        with self.context.db.session() as db_session:
+            return monitor_refusal(db_session, self.user, call_id, mode, self.context.settings)
 
     async def ended(self) -> None:
         if self.call_id is None:

@@ -16,7 +16,7 @@ from tingyin.config import Settings
 from tingyin.store.models import User
 from tingyin.telephony.queries import call_events, dtmf_by_call, get_call, list_calls
 from tingyin.telephony.schemas import CallDetailOut, CallEventOut, CallOut, CallStatus
-from tingyin.web.deps import AppSettings, DbSession, require_roles
+from tingyin.web.deps import AppSettings, CurrentUser, DbSession, require_roles
 from tingyin.web.schemas import NO_CONTROL_CHARS
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,8 @@ router = APIRouter(tags=["calls"])
 # Recordings hold customers' voices: agents see the CDR, only these roles may listen.
 RECORDING_ROLES = ("supervisor", "qa", "admin")
 RecordingListener = Annotated[User, Depends(require_roles(*RECORDING_ROLES))]
+# What the listening room flagged on a call (call_events kind "alert"): as web.events.may_see.
+ALERT_ROLES = ("supervisor", "qa", "admin")
 CallId = Annotated[str, PathParam(max_length=64, pattern=NO_CONTROL_CHARS)]
 
 
@@ -74,11 +76,15 @@ def calls(
     response_model=CallDetailOut,
     responses={404: {"description": "No such call"}},
 )
-def call_detail(call_id: CallId, session: DbSession) -> CallDetailOut:
+def call_detail(call_id: CallId, session: DbSession, user: CurrentUser) -> CallDetailOut:
+    """The CDR with its events; the room's alerts only for the roles /ws/events sends them to."""
     call = get_call(session, call_id)
     if call is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such call")
-    events = [CallEventOut.model_validate(e) for e in call_events(session, call_id)]
+    rows = call_events(session, call_id)
+    if user.role not in ALERT_ROLES:
+        rows = [e for e in rows if e.kind != "alert"]
+    events = [CallEventOut.model_validate(e) for e in rows]
     dtmf = "".join(str(e.data.get("digit", "")) for e in events if e.kind == "dtmf")
     return CallDetailOut.model_validate(
         {**CallOut.model_validate(call).model_dump(), "dtmf": dtmf, "events": events}

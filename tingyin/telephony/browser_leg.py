@@ -181,5 +181,7 @@ class BrowserLegs:
         call = leg.call if leg is not None else None
         if isinstance(call, BrowserCall) and call.port is not None:
             call.port.mic.push(pcm)
+        elif leg is not None and leg.relay is not None:
+            leg.relay.mic.push(pcm)  # the call's mix for a supervisor's phone on this worker
         else:
             self.worker.monitors.push_mic(leg_id, pcm)  # a supervisor whispering or barging

@@ -30,11 +30,12 @@ from tingyin.bus.events import (
 )
 from tingyin.privacy import mask_number, number_from_uri
 from tingyin.telephony.agent_legs import AgentLegs
-from tingyin.telephony.browser_leg import BrowserCall, BrowserLegs
+from tingyin.telephony.browser_leg import BrowserCall, BrowserLegs, BrowserPort
 from tingyin.telephony.call_recorder import AudioSink, CallRecorder
 from tingyin.telephony.hub_commands import HubCommands
 from tingyin.telephony.media import FrameTap, fast_read_works
 from tingyin.telephony.monitor_legs import MonitorLegs
+from tingyin.telephony.supervisor_phones import SupervisorPhones, is_feature_code
 from tingyin.telephony.worker_commands import run_command
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,11 @@ class ActiveCall:
     consult: bool = False
     handed_on: bool = False  # an agent leg an attended transfer replaced (its end told already)
     outside: bool = False  # a party leg a blind transfer handed the customer to: ends the call
+    # A supervisor's SIP phone that dialled a feature code (``telephony.supervisor_phones``):
+    # what the hub told it to watch, and its relay port when that call is on another worker.
+    supervisor: bool = False
+    watch: dict[str, Any] | None = None
+    relay: BrowserPort | None = None
     # The caller stream's jitter buffer at its end: frames it lost, discarded, or played empty.
     # Each can shift the caller's audio by a frame; tests use them to explain such shifts.
     jitter: tuple[int, int, int] = (0, 0, 0)
@@ -122,8 +128,7 @@ class WorkerCall(pj.Call):  # type: ignore[misc]
         self.worker.guard(self.worker.on_stream_destroyed, self, int(prm.streamIdx))
 
     def onDtmfDigit(self, prm: pj.OnDtmfDigitParam) -> None:
-        self.worker.publish(DtmfReceived(call_id=self.tingyin_id, digit=str(prm.digit)))
-        self.worker.guard(self.worker.on_dtmf, self)
+        self.worker.guard(self.worker.on_dtmf, self, str(prm.digit))
 
 
 class WorkerAccount(pj.Account):  # type: ignore[misc]
@@ -161,6 +166,7 @@ class MediaWorker:
         self.legs = AgentLegs(self)
         self.browser = BrowserLegs(self, send_leg_audio, CLOCK_RATE)
         self.monitors = MonitorLegs(self, send_leg_audio, CLOCK_RATE)
+        self.phones = SupervisorPhones(self, CLOCK_RATE)
         self.commands = HubCommands(self)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -286,6 +292,9 @@ class MediaWorker:
             self.calls[call.tingyin_id] = active
         caller = number_from_uri(info.remoteUri)
         dialed = number_from_uri(info.localUri)
+        if is_feature_code(dialed):
+            self.phones.incoming(active, caller, dialed)
+            return
         log.info("call %s from %s to %s", call.tingyin_id, mask_number(caller), mask_number(dialed))
         self.publish(
             CallRinging(
@@ -308,7 +317,9 @@ class MediaWorker:
         info = call.getInfo()
         if info.state == pj.PJSIP_INV_STATE_CONFIRMED and not active.answered:
             active.answered = True
-            if active.parent is not None:
+            if active.supervisor:
+                pass  # not a customer's call: nothing to report
+            elif active.parent is not None:
                 self.legs.answered(active)
             else:
                 self.publish(CallAnswered(call_id=active.call_id, codec=self._codec(call)))
@@ -330,7 +341,9 @@ class MediaWorker:
         info = call.getInfo()
         for index, media in enumerate(info.media):
             if media.type == pj.PJMEDIA_TYPE_AUDIO and media.status == pj.PJSUA_CALL_MEDIA_ACTIVE:
-                if active.parent is not None:
+                if active.supervisor:
+                    self.phones.media_ready(active, call.getAudioMedia(index))
+                elif active.parent is not None:
                     self.legs.media_ready(active, call.getAudioMedia(index))
                 else:
                     self._connect_media(active, call.getAudioMedia(index))
@@ -366,8 +379,12 @@ class MediaWorker:
         if active.agent_leg is not None:
             self.legs.customer_ready(active)
 
-    def on_dtmf(self, call: WorkerCall) -> None:
+    def on_dtmf(self, call: WorkerCall, digit: str) -> None:
         active = self.calls.get(call.tingyin_id)
+        if active is not None and active.supervisor:
+            self.phones.key(active, digit)  # a mode switch, not a customer's key
+            return
+        self.publish(DtmfReceived(call_id=call.tingyin_id, digit=digit))
         if active is not None and active.prompt_id is not None and active.prompt_barge:
             self._stop_prompt(active, interrupted=True)
 
@@ -383,6 +400,11 @@ class MediaWorker:
             return
         active.ended = True
         active.prompt_id = None  # the call's end says it all; no PromptFinished after it
+        if active.supervisor:  # a supervisor's phone: leave the call it watched
+            self.phones.finished(active)
+            _disconnect_all(active)
+            self._finished.append(active)
+            return
         if active.parent is not None:  # an agent leg: no CDR of its own
             _disconnect_all(active)
             self.legs.leg_finished(active, reason)
@@ -424,6 +446,9 @@ class MediaWorker:
                     tap.destroy()
             if isinstance(active.call, BrowserCall):
                 active.call.destroy()
+            if active.relay is not None:
+                active.relay.destroy()  # its transmissions stopped when the phone's leg ended
+                active.relay = None
             active.caller_tap = active.other_tap = None
             active.player = active.hold_player = None
             with self._lock:
@@ -471,6 +496,8 @@ class MediaWorker:
                     log.info("call %s not answered: %s", active.call_id, exc.info())
             if active.parent is not None:
                 self.legs.check_ringing(active, now)
+            elif active.supervisor:
+                self.phones.check_ringing(active, now)
             if active.prompt_id is not None and now >= active.prompt_ends:
                 self._stop_prompt(active, interrupted=False)
             if not active.ended and now - active.started > self.config.max_call_seconds:

@@ -8,6 +8,9 @@ the port is connected to is the mode:
 - whisper: also port → agent, and into the recording's right channel (our side);
 - barge: also port → customer.
 
+A supervisor's SIP phone on the call's own worker (``supervisor_phones``) joins the same way
+with its call's media in place of the port.
+
 Listening only adds a sink to the bridge: the agent's and customer's paths and the recording
 are untouched. Modes switch on the fly; when the agent changes (a transfer) the port is
 rewired to the new agent (``rewire``). All of this runs on the SIP loop thread.
@@ -38,7 +41,8 @@ MODES = ("listen", "whisper", "barge")
 class Monitor:
     monitor_id: str
     call_id: str
-    port: BrowserPort
+    media: pj.AudioMedia  # what is wired to the bridge: the port, or a SIP phone's audio
+    port: BrowserPort | None  # the browser's port (ours to destroy); None for a SIP phone
     mode: str
     links: list[tuple[pj.AudioMedia, pj.AudioMedia]]
 
@@ -48,11 +52,12 @@ class MonitorLegs:
         self, worker: MediaWorker, send_ear: Callable[[str, bytes], None] | None, rate: int
     ) -> None:
         self.worker = worker
-        self._send_ear = send_ear
+        self.send_ear = send_ear
         self._rate = rate
         self.monitors: dict[str, Monitor] = {}
 
-    def join(self, command: dict[str, Any]) -> None:
+    def join(self, command: dict[str, Any], media: pj.AudioMedia | None = None) -> None:
+        """A supervisor joins: a browser (a port fed over IPC) or a SIP phone here (``media``)."""
         call_id, monitor_id = str(command["call_id"]), str(command["leg_id"])
         mode = str(command.get("mode", "listen"))
         customer = self.worker.calls.get(call_id)
@@ -61,9 +66,12 @@ class MonitorLegs:
             return
         if monitor_id in self.monitors:
             return
-        port = BrowserPort(monitor_id, self._send_ear)
-        port.open(self._rate)
-        monitor = Monitor(monitor_id, call_id, port, mode, [])
+        port: BrowserPort | None = None
+        if media is None:
+            port = BrowserPort(monitor_id, self.send_ear)
+            port.open(self._rate)
+            media = port
+        monitor = Monitor(monitor_id, call_id, media, port, mode, [])
         self.monitors[monitor_id] = monitor
         self._wire(monitor, customer)
         log.info("call %s: a supervisor joins (%s)", call_id, mode)
@@ -84,12 +92,13 @@ class MonitorLegs:
         if monitor is None:
             return
         self._unwire(monitor)
-        monitor.port.destroy()  # every transmission to and from it stopped just above
+        if monitor.port is not None:
+            monitor.port.destroy()  # every transmission to and from it stopped just above
         self._tell(monitor.call_id, monitor_id, "left", monitor.mode, reason)
 
     def push_mic(self, monitor_id: str, pcm: bytes) -> bool:
         monitor = self.monitors.get(monitor_id)
-        if monitor is None:
+        if monitor is None or monitor.port is None:
             return False
         monitor.port.mic.push(pcm)
         return True
@@ -109,7 +118,7 @@ class MonitorLegs:
     # -- the bridge -------------------------------------------------------------------------
     def _wire(self, monitor: Monitor, customer: ActiveCall) -> None:
         self._unwire(monitor)
-        port, ours = monitor.port, self._ours(customer)
+        port, ours = monitor.media, self._ours(customer)
         links: list[tuple[pj.AudioMedia, pj.AudioMedia]] = []
         if customer.audio is not None:
             links.append((customer.audio, port))

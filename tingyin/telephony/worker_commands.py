@@ -84,3 +84,7 @@ def _legs(worker: MediaWorker, name: str, command: dict[str, Any]) -> None:
         worker.monitors.switch(command)
     elif name == "monitor_leave":
         worker.monitors.leave(leg_id)
+    elif name == "supervisor_accept":
+        worker.phones.accept(command)
+    elif name == "supervisor_reject":
+        worker.phones.reject(command)

@@ -17,6 +17,7 @@ from tingyin.audit import api as audit_api
 from tingyin.bus import EventBus
 from tingyin.ivr import api as ivr_api
 from tingyin.listening import api as listening_api
+from tingyin.listening import mirror_api
 from tingyin.qa import api as qa_api
 from tingyin.reports import routes as reports_routes
 from tingyin.screenpop import api as screenpop_api
@@ -49,6 +50,7 @@ PROTECTED_ROUTERS: tuple[APIRouter, ...] = (
     qa_api.router,
     reports_routes.router,
     listening_api.router,
+    mirror_api.router,
 )
 
 

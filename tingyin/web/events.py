@@ -25,11 +25,13 @@ from tingyin.bus.events import (
     AgentStateChanged,
     CallAlert,
     CallEvent,
+    DeskMirror,
     Event,
     MonitorLeg,
     OutboundRequested,
     OutsideTransferRequested,
     PartyRequested,
+    SupervisorPhone,
     TicketSlaAlert,
     utcnow,
 )
@@ -49,9 +51,12 @@ SOCKET_GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what a send to a c
 
 def may_see(role: str, event: Event) -> bool:
     """Whether a user of this role receives this event: the one place to narrow it later."""
-    if isinstance(event, OutboundRequested | PartyRequested | OutsideTransferRequested):
+    if isinstance(
+        event, OutboundRequested | PartyRequested | OutsideTransferRequested | SupervisorPhone
+    ):
         return False  # full numbers: hub-internal
-    if isinstance(event, MonitorLeg | CallAlert):  # who listens in, what the room flags
+    # The room's: who listens in, what it flags, the agents' desks as they type.
+    if isinstance(event, MonitorLeg | CallAlert | DeskMirror):
         return role in ("supervisor", "qa", "admin")
     if isinstance(event, CallEvent | TicketSlaAlert | AgentStateChanged):  # every staff role
         return True

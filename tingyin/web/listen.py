@@ -19,6 +19,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from tingyin.audit.actions import record_audit
+from tingyin.listening.permissions import monitor_refusal
 from tingyin.store.models import User
 from tingyin.telephony.audio_relay import AudioStream
 from tingyin.web.context import AppContext
@@ -55,6 +56,11 @@ def _audit(
         record_audit(session, user, action, "call", call_id, detail)
 
 
+def _refusal(context: AppContext, user: User, call_id: str) -> str | None:
+    with context.db.session() as session:
+        return monitor_refusal(session, user, call_id, "listen", context.settings)
+
+
 @router.websocket("/ws/calls/{call_id}/audio")
 async def listen(websocket: WebSocket, call_id: str) -> None:
     login = await websocket_login(websocket)
@@ -65,6 +71,10 @@ async def listen(websocket: WebSocket, call_id: str) -> None:
     await websocket.accept()
     if user.role not in LISTEN_ROLES:
         await websocket.close(CLOSE_FORBIDDEN, "listening needs the supervisor, qa or admin role")
+        return
+    refusal = await run_in_threadpool(_refusal, context, user, call_id)
+    if refusal is not None:  # listening.restrict_to_team: another team's call
+        await websocket.close(CLOSE_FORBIDDEN, refusal)
         return
     stream = await context.audio.open(call_id) if context.audio is not None else None
     if stream is None:

@@ -8,8 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tingyin.audit.queries import recent_audit
+from tingyin.bus.events import CallAlert
 from tingyin.config import Settings
 from tingyin.store import Database
+from tingyin.telephony.actions import apply_call_event
 from tingyin.telephony.api import recording_file
 
 from .conftest import Login
@@ -59,6 +61,26 @@ def test_call_detail_lists_its_events(client: TestClient, db: Database, login: L
         ("dtmf", "#"),
     ]
     assert client.get("/api/calls/nope", headers=headers).status_code == 404
+
+
+def test_call_detail_shows_the_rooms_alerts_to_reviewers_only(
+    client: TestClient, db: Database, login: Login
+) -> None:
+    """Alerts reach the room's roles live (/ws/events); the stored copy is no wider."""
+    make_call(db, "c-1", digits="1")
+    with db.session() as session:
+        alert = CallAlert(call_id="c-1", rule="forbidden_phrase", kind="phrase",
+                          severity="warning", at_seconds=3.0, text="不知道")  # fmt: skip
+        apply_call_event(session, alert)
+
+    def kinds(role: str) -> list[str]:
+        response = client.get("/api/calls/c-1", headers=login(role))
+        assert response.status_code == 200, response.text
+        return [e["kind"] for e in response.json()["events"]]
+
+    assert kinds("agent") == ["dtmf"]
+    for role in ("supervisor", "qa", "admin"):
+        assert kinds(role) == ["dtmf", "alert"], role
 
 
 def test_agents_may_not_download_recordings(

@@ -7,6 +7,7 @@
 import { followEvents } from "./live.js";
 import { redrawSoftphone, startSoftphone } from "./softphone.js";
 import { bindDial, drawParty } from "./dial.js";
+import { bindMirror, mirrorChanged, mirrorNow } from "./desk-mirror.js";
 import {
   bindConsult, consultRequested, consultedEvent, consulting, drawConsult, myConsultEvent,
 } from "./consult.js";
@@ -612,6 +613,7 @@ function orderItem(order) {
   button.addEventListener("click", () => {
     shownOrderNo = order.order_no;
     drawOrders(currentContext());
+    mirrorChanged();
   });
   li.append(button);
   return li;
@@ -710,6 +712,7 @@ function drawAll() {
   drawTicket(showView && !search ? call : null);
   drawHistory(showView ? context : null);
   drawTranscript();
+  mirrorChanged(); // sent only when what the room shows has changed
 }
 
 function tick() {
@@ -761,6 +764,7 @@ function quoteCaller(call, text) {
   draft.description = prefill(call.context, draft.quoted).description;
   draft.version += 1;
   if (call.id === shownId) drawTicket(call);
+  mirrorChanged();
 }
 
 function newDraft(call) {
@@ -868,6 +872,34 @@ function editTicket(field, value) {
   if (!draft || draft.pending) return;
   draft[field] = value;
   draft.touched = true;
+  mirrorChanged();
+}
+
+// What the listening room mirrors of this desk (desk-mirror.js): the ticket draft of my
+// current call, the order on its card and whether it is on my screen. Null: no call of mine.
+function mirrorSnapshot() {
+  const agent = currentAgent();
+  const onCall = agent && ["ringing", "on_call"].includes(agent.state);
+  const call = onCall ? calls.get(agent.call_id) : null;
+  if (!call || call.state === "ended") return null;
+  const draft = call.ticket;
+  const shown = call.id === shownId;
+  let status = "editing";
+  if (draft?.pending) status = "submitting";
+  else if (draft?.result) status = "submitted";
+  else if (draft?.error) status = "failed";
+  return {
+    call_id: call.id,
+    category: draft?.category || "",
+    order_no: draft?.orderNo || "",
+    responsible_party: draft?.party || "",
+    description: draft?.description || "",
+    status,
+    ticket_number: draft?.result?.number || "",
+    edited: Boolean(draft?.touched),
+    shown_order_no: (shown && shownOrderNo) || "",
+    viewing: search ? "search" : shown ? "call" : "other_call",
+  };
 }
 
 async function submitTicket(event) {
@@ -887,6 +919,7 @@ async function submitTicket(event) {
   if (call.context?.name) body.customer_name = call.context.name.slice(0, 64);
   Object.assign(draft, { pending: true, error: "" });
   drawTicket(call);
+  mirrorNow();
   try {
     const response = await postJson("/api/tickets", body);
     const reply = await response.json().catch(() => ({}));
@@ -902,6 +935,7 @@ async function submitTicket(event) {
   }
   draft.pending = false;
   if (call.id === shownId) drawAll();
+  mirrorNow();
 }
 
 function anotherTicket() {
@@ -909,6 +943,7 @@ function anotherTicket() {
   if (!call || search) return;
   call.ticket = newDraft(call);
   drawAll();
+  mirrorNow();
   $("ticket-category").focus();
 }
 
@@ -1186,7 +1221,11 @@ async function start() {
   $("search-close").addEventListener("click", closeSearch);
   bindTicketForm();
   bindTransfer();
-  bindAgentState({ api, postJson, errorText }, () => drawTransfer(search ? null : calls.get(shownId)));
+  bindAgentState({ api, postJson, errorText }, () => {
+    drawTransfer(search ? null : calls.get(shownId));
+    mirrorChanged(); // on a call now, or no longer
+  });
+  bindMirror({ postJson }, mirrorSnapshot);
   $("search-input").addEventListener("keydown", (event) => {
     if (event.key === "Escape" && search) closeSearch();
   });

@@ -46,7 +46,11 @@ function connect() {
     pc = new RTCPeerConnection({ iceServers: [] });
     const transceiver = pc.addTransceiver("audio", { direction: "sendrecv" });
     try {
-      const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      // As the desk's softphone: "tingyin.softphone.raw" turns the browser's processing off.
+      const raw = localStorage.getItem("tingyin.softphone.raw") === "1";
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: { echoCancellation: !raw, noiseSuppression: !raw, autoGainControl: !raw },
+      });
       [mic] = stream.getAudioTracks();
       await transceiver.sender.replaceTrack(mic);
     } catch {

@@ -2,7 +2,8 @@
 // calls about which order, the last words), the queues' figures, and live alerts that light the
 // tile and list the moment into the call. GET /api/room draws it once; /ws/events keeps it live
 // (state sync from events, not video). A tile opens the call beside the wallboard: its order
-// card and transcript as the agent sees them, and 监听 / 耳语 / 强插 through room-audio.js.
+// card and transcript as the agent sees them, the agent's desk as they type (room-mirror.js),
+// and 监听 / 耳语 / 强插 through room-audio.js.
 // Drawn with textContent only: names, words and order data come from callers and data files.
 import { bindLogout, drawAccount } from "./account.js";
 import {
@@ -10,6 +11,9 @@ import {
 } from "./i18n.js";
 import { followEvents } from "./live.js";
 import { initRoomAudio, leave, monitor } from "./room-audio.js";
+import {
+  dropMirror, drawMirror, initMirror, loadMirror, mirrorEvent, mirroredOrderNo,
+} from "./room-mirror.js";
 
 // This page's own texts (the shared ones come from i18n.js).
 const TEXTS = {
@@ -22,6 +26,7 @@ const TEXTS = {
     order: "订单 {no}", caller: "来电 {n}", agentOf: "坐席 {name}", amount: "¥{yuan}",
     remarks: "备注：{text}", noOrder: "没有订单信息", legCaller: "客户", legAgent: "坐席",
     legSystem: "系统", at: "第 {t}", ended: "已结束", ticket: "工单 {no}",
+    agentPicked: "坐席正在查看",
     "mon.idle": "", "mon.listen": "正在监听…", "mon.whisper": "正在耳语（仅坐席能听到）…",
     "mon.barge": "已强插（双方都能听到）…", "mon.connecting": "连接中…",
     "mon.unavailable": "此服务器不能监听（没有媒体服务）", "mon.forbidden": "无权监听",
@@ -37,7 +42,7 @@ const TEXTS = {
     held: "On hold", order: "Order {no}", caller: "Caller {n}", agentOf: "Agent {name}",
     amount: "¥{yuan}", remarks: "Remarks: {text}", noOrder: "No order found",
     legCaller: "Caller", legAgent: "Agent", legSystem: "System", at: "at {t}", ended: "ended",
-    ticket: "Ticket {no}",
+    ticket: "Ticket {no}", agentPicked: "Open on the agent's desk",
     "mon.idle": "", "mon.listen": "Listening…", "mon.whisper": "Whispering (the agent only)…",
     "mon.barge": "Barged in (both hear you)…", "mon.connecting": "Connecting…",
     "mon.unavailable": "This server cannot listen in (no media service)",
@@ -122,6 +127,7 @@ async function load() {
   alerts = room.alerts;
   for (const alert of alerts) if (alert.live) calls.get(alert.call_id)?.alerts.push(alert);
   drawAll();
+  if (panelAgent) loadMirror(panelAgent).then(drawPanel).catch(console.error);
 }
 
 let queueReload = null;
@@ -306,13 +312,13 @@ async function openPanel(agentId, callId, at = null) {
   focusPending = at != null;
   $("panel").hidden = false;
   document.body.classList.add("rm-panel-open");
+  const loads = [loadMirror(agentId ?? calls.get(callId)?.agent_id)];
   if (panelCall !== callId) {
     panelCall = callId;
     panelLines = calls.get(callId)?.lines.slice() || [];
-    if (callId) {
-      await Promise.all([loadTranscript(callId), loadContext(callId)]);
-    }
+    if (callId) loads.push(loadTranscript(callId), loadContext(callId));
   }
+  await Promise.all(loads);
   drawTiles();
   drawPanel();
 }
@@ -363,21 +369,25 @@ function drawPanel() {
     button.setAttribute("aria-pressed", String(on && monitorState.mode === button.dataset.mode));
   }
   $("monitor-stop").hidden = monitorState.state !== "monitoring";
-  drawOrder(call);
+  drawOrder(call, agent?.user_id);
+  drawMirror($("panel-draft"), agent?.user_id ?? null, panelCall, Boolean(panelCall && !call));
   drawPanelLines();
 }
 
-function drawOrder(call) {
+function drawOrder(call, agentId) {
   const box = document.querySelector(".rm-order");
   box.replaceChildren();
   if (!call) return;
-  const order = call.context?.orders?.[0];
+  const orders = call.context?.orders || [];
+  const picked = mirroredOrderNo(agentId, call.call_id); // the one on the agent's card
+  const order = orders.find((o) => o.order_no === picked) || orders[0];
   if (!order) {
     box.append(el("p", "rm-muted", call.order_no ? q("order", { no: call.order_no }) : q("noOrder")));
     return;
   }
   const head = el("div", "rm-order-head");
   head.append(el("strong", "", q("order", { no: order.order_no })));
+  if (order !== orders[0]) head.append(el("span", "rm-chip rm-flag", q("agentPicked")));
   const status = has(`order.${order.status}`) ? t(`order.${order.status}`) : order.status;
   head.append(el("span", "rm-chip", status));
   box.append(head);
@@ -445,6 +455,7 @@ function redraw(callId = null) {
 const handlers = {
   AgentStateChanged(e) {
     const agent = agents.get(e.user_id) || { user_id: e.user_id, username: e.username };
+    if (agent.call_id && agent.call_id !== e.call_id) dropMirror(agent.call_id, e.user_id);
     Object.assign(agent, { display_name: e.display_name, state: e.state, reason: e.reason,
       since: e.since || e.at, call_id: e.call_id || null });
     agents.set(e.user_id, agent);
@@ -464,7 +475,10 @@ const handlers = {
     if (e.state === "answered") Object.assign(c, { agent_id: e.agent_id, talk_since: e.at });
     if (["answered", "resumed"].includes(e.state)) c.held = false;
     else if (e.state === "held") c.held = true;
-    else if (["ended", "failed"].includes(e.state) && c.agent_id === e.agent_id) c.agent_id = 0;
+    else if (["ended", "failed"].includes(e.state)) {
+      if (c.agent_id === e.agent_id) c.agent_id = 0;
+      dropMirror(e.call_id, e.agent_id);
+    }
     redraw(e.call_id);
   },
   CallerContextReady(e) {
@@ -501,11 +515,16 @@ const handlers = {
   },
   CallQueued: reloadQueuesSoon,
   QueueLeft: reloadQueuesSoon,
+  DeskMirror(e) {
+    mirrorEvent(e);
+    if (e.agent_id === (panelAgent ?? calls.get(panelCall)?.agent_id)) drawPanel();
+  },
   MonitorLeg() {},
 };
 
 function ended(callId) {
   calls.delete(callId);
+  dropMirror(callId);
   for (const alert of alerts) if (alert.call_id === callId) alert.live = false;
   if (callId === panelCall && monitorState.state === "monitoring") {
     leave();
@@ -549,6 +568,7 @@ async function start() {
   me = await response.json();
   drawAccount(me);
   $("panel-close").addEventListener("click", closePanel);
+  initMirror({ api });
   initRoomAudio($("monitor-audio"), {
     onState(message) {
       monitorState = { state: message.state, mode: message.mode || "" };
