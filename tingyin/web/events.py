@@ -2,7 +2,8 @@
 
 Each connection has a bounded outbox between the bus and its socket. The bus handler only
 drops an event into it (dropping the oldest when full), so a slow or stalled browser never
-holds up the bus or the other browsers.
+holds up the bus or the other browsers. With ``listening.restrict_to_team`` a supervisor's or
+QA user's connection also has a ``TeamFilter``: only their teams' agents and calls.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from tingyin.bus.events import (
     TicketSlaAlert,
     utcnow,
 )
+from tingyin.listening.team_filter import TEAM_ROLES, RoomTeam, TeamFilter, room_team
+from tingyin.qa.performance import KpiFileError
 from tingyin.store.models import User
 from tingyin.web.auth import COOKIE_NAME, TokenClaims, read_token, token_from
 from tingyin.web.context import AppContext
@@ -46,6 +49,8 @@ router = APIRouter()
 
 OUTBOX_SIZE = 256
 CLOSE_NOT_LOGGED_IN = 4401  # 4000–4999 are the application's; 4401 mirrors HTTP 401
+CLOSE_UNAVAILABLE = 4503  # the team file is broken: as /api/room's 503
+TEAM_FILE_BROKEN = "the team list cannot be read; ask an admin"
 SOCKET_GONE = (WebSocketDisconnect, RuntimeError, OSError)  # what a send to a closed socket raises
 
 
@@ -116,14 +121,31 @@ async def events(websocket: WebSocket) -> None:
     user, claims = login
     role = user.role
     outbox = Outbox()
+    restricted = cast(AppContext, websocket.app.state.context).settings.listening.restrict_to_team
+    # Holds events back until its team is read; None: today's events, by role only.
+    team = TeamFilter() if restricted and role in TEAM_ROLES else None
 
     async def deliver(event: Event) -> None:
-        if may_see(role, event):
-            outbox.offer(event)
+        if not may_see(role, event):
+            return
+        kept = event if team is None else team.admit(event)
+        if kept is not None:
+            outbox.offer(kept)
 
     # Subscribed before accept, so nothing published after the handshake is missed.
     unsubscribe = cast(EventBus, websocket.app.state.bus).subscribe(Event, deliver)
     try:
+        if team is not None:
+            # Read after subscribing: no agent's move between the read and the first event.
+            try:
+                members = await run_in_threadpool(_room_team, websocket, user)
+            except KpiFileError as exc:  # restricted: refuse, never open (as /api/room's 503)
+                log.warning("events socket of user %s refused: %s", user.id, exc)
+                await websocket.accept()  # a close frame's reason is short (123 bytes): no path
+                await websocket.close(CLOSE_UNAVAILABLE, TEAM_FILE_BROKEN)
+                return
+            for event in team.start(members):  # no await since the read: nothing slips by
+                outbox.offer(event)
         await websocket.accept()
         await _serve(websocket, outbox, claims.expires_at)
     except SOCKET_GONE:
@@ -132,6 +154,12 @@ async def events(websocket: WebSocket) -> None:
         unsubscribe()
         if outbox.dropped:
             log.warning("websocket of user %s dropped %d events", user.id, outbox.dropped)
+
+
+def _room_team(websocket: WebSocket, user: User) -> RoomTeam | None:
+    context = cast(AppContext, websocket.app.state.context)
+    with context.db.session() as session:
+        return room_team(session, user, context.settings)
 
 
 async def _serve(websocket: WebSocket, outbox: Outbox, expires_at: datetime) -> None:
