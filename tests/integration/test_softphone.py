@@ -14,6 +14,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from tingyin.telephony.prompts import write_hold_music
 
 AGENT = "it-agent"
 LOOPBACK = ["127.0.0.1"]
+RECONNECT_S = 6
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +58,7 @@ def hub(
     env = {"TINGYIN_QUEUES__CONFIG_FILE": str(base / "queues.toml"),
            "TINGYIN_ASR__ENABLED": "false",
            "TINGYIN_SOFTPHONE__ICE_ADDRESSES": json.dumps(LOOPBACK),
+           "TINGYIN_SOFTPHONE__RECONNECT_SECONDS": str(RECONNECT_S),
            "TINGYIN_OUTBOUND__DIAL_URI": f"sip:{{number}}@127.0.0.1:{customer_port}"}  # fmt: skip
     running = start_hub(data_dir, workers=2, env=env)
     subprocess.run(
@@ -204,6 +207,57 @@ def test_the_agent_calls_a_customer_from_the_desk(
     recording = hub.data_dir / "recordings" / str(call["recording_path"])
     right, _ = read_wav_mono(recording, channel=1)
     assert heard_second(right, agent_audio, 1, 3) > 0.6
+
+
+def test_a_page_reloaded_mid_call_takes_the_call_back(hub: RunningHub, tmp_path: Path) -> None:
+    """The agent's page goes away mid-call: the customer hears hold music, the agent's next
+    page (within softphone.reconnect_seconds) is back on the call, taken off hold, and talks;
+    a page that does not come back costs the call its agent once the time is up."""
+    customer_audio = noise_bursts(40, 15)
+    write_wav_mono(tmp_path / "customer.wav", customer_audio)
+    set_ready(hub)
+
+    async def scenario() -> tuple[HeadlessSoftphone, str, dict[str, object], float]:
+        first = HeadlessSoftphone()
+        await first.connect(hub.http_url, token(hub))
+        await first.wait_state("idle", 10)
+        customer = place_test_call(
+            f"sip:4008001234@{hub.sip_host}:{hub.sip_port}", caller="13900006543",
+            play=tmp_path / "customer.wav", record=tmp_path / "customer-heard.wav",
+            press=("1.5:0",), hangup_after=60, wait=False, timeout=90,
+        )  # fmt: skip
+        try:
+            await first.wait_state("ringing", 40)
+            await first.send("answer_call")
+            await first.wait_state("talking", 10)
+            await asyncio.sleep(2)
+            await first.close()  # the page reloads
+            await asyncio.sleep(3)  # the customer hears hold music meanwhile
+            second = HeadlessSoftphone()
+            await second.connect(hub.http_url, token(hub))
+            back = await second.wait_state("talking", 10)  # held first, then resumed
+            await asyncio.sleep(4)
+            await second.close()  # and this one does not come back
+            gone = time.monotonic()
+            outcome = await asyncio.to_thread(caller_outcome, customer, 60)
+            waited = time.monotonic() - gone
+        finally:
+            if customer.poll() is None:
+                customer.kill()
+        return second, str(back["call_id"]), outcome, waited
+
+    second, call_id, outcome, waited = asyncio.run(scenario())
+    assert outcome["answered"], outcome
+    assert RECONNECT_S - 1 < waited < RECONNECT_S + 10, waited  # the call ended with its agent
+    # The second page heard the customer (some seconds after the answer: IVR, queue, hold).
+    assert heard_second(second.heard_pcm(), customer_audio, 6, 20) > 0.6
+    customer_heard, _ = read_wav_mono(tmp_path / "customer-heard.wav")
+    music, _ = read_wav_mono(write_hold_music(tmp_path / "hold-music.wav"))
+    assert _found_in(np.tile(music, 2), customer_heard) > 0.8, "no hold music while away"
+    call = hub.wait_for("the call's row", lambda: _ended(hub, call_id), 30)
+    kinds = [(e["kind"], e["data"].get("state")) for e in call["events"]]
+    assert kinds.count(("agent_leg", "answered")) == 1, kinds  # one leg throughout
+    assert ("agent_leg", "held") in kinds and ("agent_leg", "resumed") in kinds, kinds
 
 
 def _offset(heard: np.ndarray[Any, Any], clip: np.ndarray[Any, Any]) -> int:

@@ -170,6 +170,12 @@ class SoftphoneSettings(BaseModel):
     jitter_frames: int = Field(
         default=2, ge=1, le=20, description="20 ms frames buffered before the agent's ear"
     )
+    reconnect_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        le=300,
+        description="A page reloaded mid-call gets the call back within this (customer on hold)",
+    )
 
 
 class ReportsSettings(BaseModel):

@@ -168,6 +168,7 @@ def softphone_service(
         bus, listener.send_command, listener.send_pcm, worker_of,
         hold_music=lambda: write_hold_music(prompts_dir / "hold-music.wav"),
         codec=config.codec, jitter_frames=config.jitter_frames,
+        reconnect_seconds=config.reconnect_seconds,
     )  # fmt: skip
     return service
 

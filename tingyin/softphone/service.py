@@ -7,10 +7,17 @@ the page rings; ``answer`` tells the worker to bridge. From then on microphone f
 that worker for that leg (IPC ``P``) and the leg's frames come back into the agent's ear
 (IPC ``L``). Mute stops the microphone here; hold and DTMF are worker commands. Only agents
 with a live softphone are offered calls (``ReachableAgents``).
+
+A page reloaded (or a network blip) in the middle of a call must not cost the customer: when
+the softphone of an agent who is talking goes away, the customer is put on hold (music) and the
+call waits ``reconnect_seconds`` for the same agent's next softphone, which takes the call over
+where it was (taken off hold again). Only then is the agent's leg dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -53,6 +60,7 @@ class Session:
     muted: bool = False
     mic_sent: int = 0
     ear_frames: int = 0
+    held_for_reconnect: bool = False  # we put the customer on hold when the page went away
 
     def view(self) -> dict[str, Any]:
         return {"type": "state", "state": self.state, "call_id": self.call_id,
@@ -74,6 +82,7 @@ class SoftphoneService:
         hold_music: Callable[[], Path] | None = None,
         codec: str = "PCMU",
         jitter_frames: int = 2,
+        reconnect_seconds: float = 15.0,
     ) -> None:
         self._send_command = send_command
         self._send_pcm = send_pcm
@@ -81,7 +90,10 @@ class SoftphoneService:
         self._hold_music = hold_music
         self.codec = codec
         self.jitter_frames = jitter_frames
+        self.reconnect_seconds = reconnect_seconds
         self.sessions: dict[int, Session] = {}
+        # Calls whose agent's page went away mid-call, waiting for it to come back.
+        self._orphans: dict[int, tuple[Session, asyncio.TimerHandle]] = {}
         self._by_leg: dict[str, Session] = {}
         self._outbound: set[str] = set()  # calls agents placed themselves: their legs "dial"
         bus.subscribe(AgentLeg, self._on_leg)
@@ -97,7 +109,7 @@ class SoftphoneService:
         old = self.sessions.get(agent_id)
         if old is not None:
             await self.close(old)
-        session: Session | None = None
+        session: Session | None = self._adopt(agent_id)
 
         def on_mic(pcm: bytes) -> None:
             if session is not None:
@@ -108,8 +120,18 @@ class SoftphoneService:
             answer = await peer.accept(offer_sdp)
         except Exception as exc:  # a malformed or unacceptable SDP offer
             await peer.close()
+            if session is not None:  # the call waits on for a page that can connect
+                self._orphan(session)
             raise SoftphoneError(f"the browser's offer was not accepted: {exc}") from None
-        session = Session(agent_id, peer, to_page)
+        if session is None:
+            session = Session(agent_id, peer, to_page)
+        else:  # the same agent's page is back: it takes the call over
+            session.peer, session.to_page = peer, to_page
+            log.info("softphone of agent %d reconnected to call %s", agent_id, session.call_id)
+            if session.held_for_reconnect:
+                session.held_for_reconnect = False
+                with contextlib.suppress(SoftphoneError):
+                    await self._command(session, "hold", on=False, music="")
         self.sessions[agent_id] = session
         log.info("softphone of agent %d connected", agent_id)
         return session, answer
@@ -120,11 +142,48 @@ class SoftphoneService:
             del self.sessions[session.agent_id]
         if session.state == "monitoring":
             await self._command(session, "monitor_leave")
+        elif session.state in ("talking", "held") and self.reconnect_seconds > 0:
+            await session.peer.close()
+            if session.state == "talking":  # music, not dead air, while the agent is away
+                session.held_for_reconnect = True
+                music = str(self._hold_music()) if self._hold_music is not None else ""
+                with contextlib.suppress(SoftphoneError):
+                    await self._command(session, "hold", on=True, music=music)
+            self._orphan(session)
+            log.info("softphone of agent %d closed mid-call; waiting %.0f s for it",
+                     session.agent_id, self.reconnect_seconds)  # fmt: skip
+            return
         elif session.state != "idle":
             await self.hangup(session)
         self._forget_leg(session)
         await session.peer.close()
         log.info("softphone of agent %d closed", session.agent_id)
+
+    def _orphan(self, session: Session) -> None:
+        timer = asyncio.get_running_loop().call_later(
+            self.reconnect_seconds, lambda: asyncio.ensure_future(self._give_up(session))
+        )
+        self._orphans[session.agent_id] = (session, timer)
+
+    def _adopt(self, agent_id: int) -> Session | None:
+        """The call an agent's page left behind, if it still waits."""
+        orphan = self._orphans.pop(agent_id, None)
+        if orphan is None:
+            return None
+        session, timer = orphan
+        timer.cancel()
+        return session if session.state in ("talking", "held") else None
+
+    async def _give_up(self, session: Session) -> None:
+        if self._orphans.get(session.agent_id, (None,))[0] is not session:
+            return  # taken over meanwhile
+        del self._orphans[session.agent_id]
+        log.info("softphone of agent %d did not come back; leaving call %s",
+                 session.agent_id, session.call_id)  # fmt: skip
+        if session.state in ("talking", "held"):
+            with contextlib.suppress(SoftphoneError):
+                await self._command(session, "drop_agent")
+        self._forget_leg(session)
 
     # -- the page's buttons -------------------------------------------------------------------
     async def answer(self, session: Session) -> None:
