@@ -28,12 +28,16 @@ directly) and the other on the other worker (the hub relays the call's PCM): eac
 line says which (``path``, from the audit log), which compares routing with relaying.
 
     .venv/bin/python bench/listen_in.py --kind sip --listeners 2
+
+``stereo`` is the room's stereo option, ``/ws/calls/{id}/audio`` (the recording's taps, caller
+left and agent right, in ~100 ms messages; listen only).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -52,6 +56,7 @@ from typing import Any
 import httpx
 import numpy as np
 import numpy.typing as npt
+import websockets
 from sip_capacity import PASSWORD as ADMIN_PASSWORD
 from sip_capacity import start_hub
 from softphone import (
@@ -161,7 +166,29 @@ def _sip_path(http: str, user: str, call_id: str) -> str:
     return ""
 
 
-KINDS: dict[str, ListenerKind] = {"browser": browser, "sip": sip}
+async def stereo(ctx: Listening, user: str) -> Heard:
+    """The room's stereo option: ``/ws/calls/{id}/audio`` (caller left, agent right, ~100 ms
+    binary messages, each playable when it arrives); both channels mixed here, since the two
+    legs' tones are told apart by frequency anyway."""
+    token = await asyncio.to_thread(login, ctx.http, user)
+    url = ctx.http.replace("http://", "ws://", 1) + f"/ws/calls/{await ctx.call_id}/audio"
+    chunks: list[tuple[float, bytes]] = []
+    async with websockets.connect(
+        url, additional_headers={"Authorization": f"Bearer {token}"}
+    ) as ws:
+        await ws.recv()  # the format message
+        joined = time.monotonic()
+        with contextlib.suppress(TimeoutError, websockets.ConnectionClosed):
+            async with asyncio.timeout(ctx.seconds):
+                async for message in ws:
+                    if isinstance(message, bytes):
+                        pcm = np.frombuffer(message, dtype="<i2").reshape(-1, 2).astype(np.int32)
+                        mixed = (pcm.sum(axis=1) // 2).astype("<i2").tobytes()
+                        chunks.append((time.monotonic(), mixed))
+    return Heard(chunks, joined, time.monotonic())
+
+
+KINDS: dict[str, ListenerKind] = {"browser": browser, "sip": sip, "stereo": stereo}
 AGENT_EXTENSION = "8101"
 SIP_NUMBERS = {f"bench-sup-{i}": f"{2000 + i}" for i in range(1, 10)}
 
