@@ -12,6 +12,7 @@ customer and Chromium, so WebRTC has no address but loopback to use.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import numpy as np
 import pytest
 
@@ -255,7 +257,7 @@ def test_a_supervisor_listens_then_whispers_from_the_room(
     customer_speech = speak(CUSTOMER_SAYS, tmp_path / "customer-speech.wav")
     write_wav_mono(tmp_path / "customer.wav", np.concatenate([gap, *[customer_speech, gap] * 8]))
     agent_phone = await_test_call(port, record=tmp_path / "agent-heard.wav", timeout=90)
-    set_state(hub, "it-agent-room", "ready")
+    _only_ready(hub, "it-agent-room")
     caller = place_test_call(
         f"sip:4008001234@{hub.sip_host}:{hub.sip_port}", caller="13900004321",
         play=tmp_path / "customer.wav", record=tmp_path / "customer-heard.wav",
@@ -287,6 +289,123 @@ def test_a_supervisor_listens_then_whispers_from_the_room(
     assert best_match(customer_heard, whisper[third : 2 * third]) < 0.3, "the customer does not"
     audit = hub.get("/api/audit", role="admin", action="call.monitor").json()
     assert {"listen", "whisper"} <= {row["detail"]["mode"] for row in audit}, audit
+
+
+# Samples the 立体声 button's attributes every 200 ms for up to ``ms``: [state, frames, left,
+# right, ahead_ms] rows; stops early once each side was heard alone ``enough`` times.
+STEREO_SAMPLES = """async ([ms, loud, quiet, enough]) => {
+  const button = document.querySelector("[data-testid=stereo]");
+  const rows = [];
+  const alone = (a, b) => rows.filter((r) => r[a] > loud && r[b] < quiet).length >= enough;
+  const end = performance.now() + ms;
+  while (performance.now() < end && !(alone(2, 3) && alone(3, 2))) {
+    await new Promise((r) => setTimeout(r, 200));
+    const d = button.dataset;
+    rows.push([d.stereoState, Number(d.stereoFrames), Number(d.stereoLeftRms),
+      Number(d.stereoRightRms), Number(d.stereoAheadMs)]);
+  }
+  return rows;
+}"""
+LOUD, QUIET = 0.05, 0.01
+
+
+def noise_bursts(
+    seconds_on: float, seconds_off: float, times: int, seed: int
+) -> np.ndarray[Any, Any]:
+    """White noise (RMS about 0.2 of full scale) ``seconds_on``, then quiet, ``times`` over."""
+    rng = np.random.default_rng(seed)
+    burst = int(RATE * seconds_on)
+    parts = []
+    for _ in range(times):
+        noise = np.clip(rng.normal(0, 0.2 * 32767, burst), -32767, 32767).astype(np.int16)
+        parts += [noise, np.zeros(int(RATE * seconds_off), dtype=np.int16)]
+    return np.concatenate(parts)
+
+
+def test_a_supervisor_listens_in_stereo_from_the_room(
+    hub: RunningHub, softphone_page: Page, tmp_path: Path
+) -> None:
+    """立体声 in the room on a live SIP call: the page plays /ws/calls/{id}/audio with the
+    caller in the left ear and the agent in the right. Headless Chromium's output cannot be
+    captured, so the page's per-channel loudness of the last second is what is checked: the
+    customer sends noise 4 s on / 4 s off, the agent's phone 8 s on / 8 s off, so whatever the
+    offset between their starts, each is heard alone for stretches of 2 s or more."""
+    page = softphone_page
+    port = free_port("udp")
+    _add_agent(hub, "it-agent-stereo")
+    set_phone(hub, "it-agent-stereo", port)
+    quiet = np.zeros(RATE * 3, dtype=np.int16)  # the IVR's menu and the 0 key first
+    write_wav_mono(tmp_path / "customer.wav", np.concatenate([quiet, noise_bursts(4, 4, 8, 1)]))
+    write_wav_mono(tmp_path / "agent.wav", noise_bursts(8, 8, 4, 2))
+    agent_phone = await_test_call(port, play=tmp_path / "agent.wav", timeout=90)
+    _only_ready(hub, "it-agent-stereo")
+    caller = place_test_call(
+        f"sip:4008001234@{hub.sip_host}:{hub.sip_port}", caller="13900005678",
+        play=tmp_path / "customer.wav", press=("1.5:0",), hangup_after=48, wait=False, timeout=60,
+    )  # fmt: skip
+    stereo = page.locator("[data-testid=stereo]")
+    try:
+        log_in(page, hub.http_url, "it-supervisor", PASSWORD, then="/room")
+        tile = page.locator("[data-testid=tile-it-agent-stereo]")
+        tile.locator("[data-testid=duration]").wait_for(timeout=30_000)  # on the call
+        tile.click()
+        # One way of listening at a time: the WebRTC headset leaves when stereo starts.
+        page.click("[data-testid=monitor] [data-mode=listen]")
+        page.wait_for_selector("[data-mode=listen][aria-pressed=true]", timeout=20_000)
+        stereo.click()
+        page.wait_for_selector("[data-testid=stereo][data-stereo-state=playing]", timeout=10_000)
+        assert page.get_attribute("[data-mode=listen]", "aria-pressed") == "false"
+        rows = page.evaluate(STEREO_SAMPLES, [22_000, LOUD, QUIET, 3])
+        screenshot(page, "room-stereo.png")
+        page.click("#monitor-stop")
+        page.wait_for_selector("[data-testid=stereo][data-stereo-state=idle]")
+        # Again until the customer hangs up: the hub's {"type": "ended"} ends it.
+        stereo.click()
+        page.wait_for_selector("[data-testid=stereo][data-stereo-state=playing]", timeout=10_000)
+        again = page.evaluate(STEREO_SAMPLES, [1500, LOUD, QUIET, 99])
+        page.wait_for_selector("[data-testid=stereo][data-stereo-state=ended]", timeout=40_000)
+        ended_status = page.text_content("[data-testid=monitor-status]")
+    finally:
+        outcome = caller_outcome(caller, timeout=90)
+    assert outcome["answered"], outcome
+    assert caller_outcome(agent_phone, timeout=30)["answered"]
+    assert ended_status == "通话已结束"
+    for samples in (rows, again):
+        assert all(row[0] == "playing" for row in samples), samples
+        frames = [row[1] for row in samples]
+        assert frames[-1] > frames[0] + len(samples) and frames == sorted(frames), frames  # 10/s
+        # Scheduled back to back a little ahead of the playhead (LEAD 120 ms, at most 600 ms).
+        assert all(10 <= row[4] <= 600 for row in samples), samples
+    left_alone = [r for r in rows if r[2] > LOUD and r[3] < QUIET]
+    right_alone = [r for r in rows if r[3] > LOUD and r[2] < QUIET]
+    assert len(left_alone) >= 3, f"the customer was never heard alone in the left ear: {rows}"
+    assert len(right_alone) >= 3, f"the agent was never heard alone in the right ear: {rows}"
+
+    calls = hub.get("/api/calls", role="supervisor").json()
+    call_id = next(c["id"] for c in calls if "5678" in c["caller_number"])
+
+    def sessions() -> list[str] | None:
+        audit = hub.get("/api/audit", role="admin", limit=200).json()
+        mine = sorted(
+            row["action"] for row in audit
+            if row["object_id"] == call_id and row["username"] == "it-supervisor"
+            and row["action"].startswith("call.listen")
+        )  # fmt: skip
+        return mine if len(mine) == 4 else None
+
+    assert hub.wait_for("two audited stereo sessions", sessions, 10) == [
+        "call.listen", "call.listen", "call.listen.end", "call.listen.end",
+    ]  # fmt: skip
+
+
+def _only_ready(hub: RunningHub, username: str) -> None:
+    """``username`` ready, and the module's earlier agents (their phones gone) offline, so the
+    ACD does not ring a dead phone first."""
+    for other in (AGENT, "it-sip-agent", "it-agent-room", "it-agent-stereo"):
+        if other != username:
+            with contextlib.suppress(AssertionError, httpx.HTTPError):
+                set_state(hub, other, "offline")
+    set_state(hub, username, "ready")
 
 
 def _add_agent(hub: RunningHub, username: str) -> None:

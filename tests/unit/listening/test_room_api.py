@@ -134,5 +134,5 @@ def test_the_page_for_a_supervisor(client: TestClient, login: Login) -> None:
     page = client.get("/room", follow_redirects=False)
     assert page.status_code == 200 and "/static/room.js" in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
-    for name in ("room.js", "room-audio.js", "room.css"):
+    for name in ("room.js", "room-audio.js", "room-stereo.js", "room.css"):
         assert client.get(f"/static/{name}").status_code == 200

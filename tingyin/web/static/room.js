@@ -3,7 +3,7 @@
 // tile and list the moment into the call. GET /api/room draws it once; /ws/events keeps it live
 // (state sync from events, not video). A tile opens the call beside the wallboard: its order
 // card and transcript as the agent sees them, the agent's desk as they type (room-mirror.js),
-// and 监听 / 耳语 / 强插 through room-audio.js.
+// and 监听 / 耳语 / 强插 through room-audio.js (or 立体声, listen-only, through room-stereo.js).
 // Drawn with textContent only: names, words and order data come from callers and data files.
 import { bindLogout, drawAccount } from "./account.js";
 import {
@@ -14,6 +14,7 @@ import { initRoomAudio, leave, monitor } from "./room-audio.js";
 import {
   dropMirror, drawMirror, initMirror, loadMirror, mirrorEvent, mirroredOrderNo,
 } from "./room-mirror.js";
+import { initStereo, startStereo, stereoOn, stereoStatus, stopStereo } from "./room-stereo.js";
 
 // This page's own texts (the shared ones come from i18n.js).
 const TEXTS = {
@@ -21,7 +22,7 @@ const TEXTS = {
     pageTitle: "听音室 · 听音", title: "听音室", waiting: "排队中", longest: "最长等待",
     answered: "今日接起", abandoned: "今日放弃", serviceLevel: "服务水平（{s} 秒）",
     alerts: "实时预警", noAlerts: "暂无预警", noAgents: "还没有坐席", transcript: "实时转写",
-    listen: "监听", whisper: "耳语", barge: "强插", stop: "结束", close: "关闭",
+    listen: "监听", whisper: "耳语", barge: "强插", stereo: "立体声", stop: "结束", close: "关闭",
     noCall: "当前没有通话", callEnded: "通话已结束", onCall: "通话 {d}", held: "保持中",
     order: "订单 {no}", caller: "来电 {n}", agentOf: "坐席 {name}", amount: "¥{yuan}",
     remarks: "备注：{text}", noOrder: "没有订单信息", legCaller: "客户", legAgent: "坐席",
@@ -37,7 +38,7 @@ const TEXTS = {
     longest: "Longest wait", answered: "Answered today", abandoned: "Abandoned today",
     serviceLevel: "Service level ({s} s)", alerts: "Live alerts", noAlerts: "No alerts",
     noAgents: "No agents yet", transcript: "Live transcript", listen: "Listen",
-    whisper: "Whisper", barge: "Barge in", stop: "Leave", close: "Close",
+    whisper: "Whisper", barge: "Barge in", stereo: "Stereo", stop: "Leave", close: "Close",
     noCall: "Not on a call", callEnded: "The call has ended", onCall: "On call {d}",
     held: "On hold", order: "Order {no}", caller: "Caller {n}", agentOf: "Agent {name}",
     amount: "¥{yuan}", remarks: "Remarks: {text}", noOrder: "No order found",
@@ -307,6 +308,7 @@ function alertItem(alert) {
 // -- the side panel: the call as the agent sees it ---------------------------------------------
 async function openPanel(agentId, callId, at = null) {
   if (panelCall && panelCall !== callId && monitorState.state === "monitoring") leave();
+  if (panelCall !== callId) stopStereo();
   panelAgent = agentId;
   focusAt = at;
   focusPending = at != null;
@@ -345,6 +347,7 @@ function mergeLines(a, b) {
 
 function closePanel() {
   leave();
+  stopStereo();
   monitorState = { state: "idle", mode: "" };
   panelCall = panelAgent = null;
   $("panel").hidden = true;
@@ -368,7 +371,8 @@ function drawPanel() {
     button.disabled = !call;
     button.setAttribute("aria-pressed", String(on && monitorState.mode === button.dataset.mode));
   }
-  $("monitor-stop").hidden = monitorState.state !== "monitoring";
+  $("monitor-stop").hidden = monitorState.state !== "monitoring" && !stereoOn();
+  $("monitor-stereo").disabled = !call;
   drawOrder(call, agent?.user_id);
   drawMirror($("panel-draft"), agent?.user_id ?? null, panelCall, Boolean(panelCall && !call));
   drawPanelLines();
@@ -434,7 +438,8 @@ function drawPanelLines() {
 
 function drawMonitor(note = "") {
   const key = monitorState.state === "monitoring" ? `mon.${monitorState.mode}` : "mon.idle";
-  $("monitor-status").textContent = note || q(key);
+  const stereo = monitorState.state === "monitoring" ? "" : stereoStatus();
+  $("monitor-status").textContent = note || stereo || q(key);
   drawPanel();
 }
 
@@ -583,12 +588,21 @@ async function start() {
   for (const button of document.querySelectorAll(".rm-mode")) {
     button.addEventListener("click", () => {
       if (!panelCall) return;
+      stopStereo(); // one way of listening at a time
       drawMonitor(q("mon.connecting"));
       monitor(panelCall, button.dataset.mode);
     });
   }
+  initStereo($("monitor-stereo"), () => drawMonitor());
+  $("monitor-stereo").addEventListener("click", () => {
+    if (!panelCall) return;
+    leave(); // listen-only: the WebRTC headset (and its microphone) goes first
+    monitorState = { state: "idle", mode: "" };
+    startStereo(panelCall);
+  });
   $("monitor-stop").addEventListener("click", () => {
     leave();
+    stopStereo();
     monitorState = { state: "idle", mode: "" };
     drawMonitor();
   });
