@@ -54,6 +54,7 @@ class IvrService:
         self.callback_in: Callable[[str], float | None] | None = None
         self.take_callback: Callable[[str, str], bool] | None = None
         self._callers: dict[str, str] = {}  # call → the caller's number, while it lasts
+        self._pending_holds: set[str] = set()  # transferred while their walk still unwinds
         bus.subscribe(CallRinging, self._on_ringing)
         bus.subscribe(TranscriptFinal, self._on_words)
         bus.subscribe(CallEnded, self._on_gone)
@@ -100,6 +101,7 @@ class IvrService:
 
     def release(self, call_id: str) -> None:
         """An agent has the caller: the walk (waiting on hold music by now) is over."""
+        self._pending_holds.discard(call_id)
         task = self._walks.get(call_id)
         if task is not None:
             task.cancel()
@@ -107,11 +109,21 @@ class IvrService:
     def hold(self, call_id: str, worker: int) -> None:
         """The caller waits in a queue again (a blind transfer let their agent go): music and
         their place until the next agent answers (``release``) or they hang up."""
-        if call_id in self._walks:
+        walk = self._walks.get(call_id)
+        if walk is not None and not walk.cancelling():
+            return  # already waiting with music
+        if walk is not None:  # a transfer right after the answer: that walk is still unwinding
+            self._pending_holds.add(call_id)
+            walk.add_done_callback(lambda _done: self._hold_if_pending(call_id, worker))
             return
         handle = self.control.attach(call_id, worker)
         handle.answered.set()
         self._run(call_id, self._hold(handle, self._callers.get(call_id, "")))
+
+    def _hold_if_pending(self, call_id: str, worker: int) -> None:
+        if call_id in self._pending_holds:  # (an agent who answered meanwhile needs no music)
+            self._pending_holds.discard(call_id)
+            self.hold(call_id, worker)
 
     async def call_back(self, number: str) -> str | None:
         """The ACD calls a customer back: the new call's id once they answered (greeted, then
