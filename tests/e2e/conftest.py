@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -121,8 +122,9 @@ def browser() -> Iterator[Browser]:
             chromium.close()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+@contextlib.contextmanager
+def loopback_tab(browser: Browser) -> Iterator[Page]:
+    """A tab in a context of its own that may only reach 127.0.0.1 and must raise no errors."""
     context = browser.new_context(
         viewport=VIEWPORT,
         locale="zh-CN",
@@ -149,6 +151,12 @@ def page(browser: Browser) -> Iterator[Page]:
         context.close()
     assert not refused, f"the page asked for hosts other than 127.0.0.1: {refused}"
     assert not errors, f"uncaught errors in the page: {errors}"
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    with loopback_tab(browser) as tab:
+        yield tab
 
 
 # -- the web app alone, served in a thread -----------------------------------------------------

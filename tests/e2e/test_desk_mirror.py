@@ -12,11 +12,10 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.e2e.conftest import AGENT, PASSWORD, VIEWPORT, ServedApp, log_in, screenshot
+from tests.e2e.conftest import AGENT, PASSWORD, ServedApp, log_in, loopback_tab, screenshot
 from tests.e2e.test_desk import food_safety_context
 from tingyin.accounts.actions import create_user
 from tingyin.accounts.queries import user_by_name
@@ -26,7 +25,7 @@ from tingyin.bus.events import AgentLeg, AgentStateChanged, CallAnswered, CallEn
 from tingyin.telephony.actions import apply_call_event
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Locator, Page, Route
+    from playwright.sync_api import Browser, Locator, Page
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -51,27 +50,8 @@ def mirror_app(desk_app: ServedApp) -> ServedApp:
 @pytest.fixture
 def desk(browser: Browser) -> Iterator[Page]:
     """The agent's window: a second browser context, held to the same rules as ``page``."""
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                  service_workers="block")  # fmt: skip
-    refused: list[str] = []
-
-    def loopback_only(route: Route) -> None:
-        if urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", loopback_only)
-    errors: list[str] = []
-    tab = context.new_page()
-    tab.set_default_timeout(10_000)
-    tab.on("pageerror", lambda exc: errors.append(str(exc)))
-    try:
+    with loopback_tab(browser) as tab:
         yield tab
-    finally:
-        context.close()
-    assert not refused and not errors, (refused, errors)
 
 
 def test_the_room_mirrors_the_ticket_the_agent_types(
